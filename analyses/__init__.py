@@ -1,0 +1,1 @@
+"""analyses (placeholder package; see the open issues)."""

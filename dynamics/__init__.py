@@ -1,0 +1,1 @@
+"""dynamics (placeholder package; see the open issues)."""

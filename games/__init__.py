@@ -1,0 +1,52 @@
+"""games: what is played.
+
+The :class:`Game` protocol, the generic autodiff machinery (vector field, dense block
+Jacobian, matrix-free products), the closed-form games and their exact sympy twins.
+
+Conventions: params are a tuple with one flat 1-D tensor per player; every player
+minimises its own loss; ``xi = (d l_i / d theta_i)_i`` and ``J = d xi / d theta``.
+"""
+
+from ._autodiff import (
+    BlockJacobian,
+    JacobianOperator,
+    field_function,
+    flatten_params,
+    jacobian,
+    jvp,
+    unflatten_params,
+    vector_field,
+    vjp,
+)
+from ._protocol import Game, Params, as_params, random_params, validate_params
+from .checks import check_game
+from .dirac import DiracGAN
+from .modules import FlatModule
+from .quadratic import Bilinear, Quadratic
+from .symbolic import LambdifiedGame, SymbolicGame
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Bilinear",
+    "BlockJacobian",
+    "DiracGAN",
+    "FlatModule",
+    "Game",
+    "JacobianOperator",
+    "LambdifiedGame",
+    "Params",
+    "Quadratic",
+    "SymbolicGame",
+    "as_params",
+    "check_game",
+    "field_function",
+    "flatten_params",
+    "jacobian",
+    "jvp",
+    "random_params",
+    "unflatten_params",
+    "validate_params",
+    "vector_field",
+    "vjp",
+]

@@ -1,0 +1,450 @@
+"""Generic autodiff for any game: vector field, Jacobian, JVP/VJP, block views.
+
+All functions work on any object following the :class:`games.Game` protocol.  The
+simultaneous gradient is ``xi(theta) = (d l_1/d theta_1, ..., d l_n/d theta_n)`` and the
+game Jacobian is ``J = d xi / d theta`` (row block ``i``: derivatives of player ``i``'s
+gradient).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch.func import jacrev
+from torch.func import jvp as _func_jvp
+from torch.func import vjp as _func_vjp
+
+from ._protocol import Game, Params, validate_params
+
+__all__ = [
+    "BlockJacobian",
+    "JacobianOperator",
+    "field_function",
+    "flatten_params",
+    "jacobian",
+    "jvp",
+    "unflatten_params",
+    "vector_field",
+    "vjp",
+]
+
+
+def flatten_params(params: Sequence[torch.Tensor]) -> torch.Tensor:
+    """Concatenate a params tuple into one flat vector ``theta``."""
+    return torch.cat([p.reshape(-1) for p in params])
+
+
+def unflatten_params(game: Game, theta: torch.Tensor) -> Params:
+    """Split a flat vector ``theta`` into one view per player (no copy)."""
+    if theta.dim() != 1 or theta.numel() != sum(game.sizes):
+        raise ValueError(
+            f"theta: expected a 1-D tensor of {sum(game.sizes)} values "
+            f"(sizes {game.sizes}), got shape {tuple(theta.shape)}"
+        )
+    return tuple(torch.split(theta, list(game.sizes)))
+
+
+def _checked_losses(game: Game, params: Params) -> tuple[torch.Tensor, ...]:
+    losses = tuple(game.losses(params))
+    if len(losses) != len(game.sizes):
+        raise ValueError(
+            f"{type(game).__name__}.losses returned {len(losses)} values, "
+            f"expected one per player ({len(game.sizes)})"
+        )
+    for i, value in enumerate(losses):
+        if not isinstance(value, torch.Tensor) or value.numel() != 1:
+            raise ValueError(
+                f"{type(game).__name__}.losses: loss {i} ({game.players[i]}) must be a "
+                f"scalar tensor, got {type(value).__name__} "
+                f"{tuple(getattr(value, 'shape', ()))}"
+            )
+    return tuple(v.reshape(()) for v in losses)
+
+
+def _field_from_losses_func(game: Game, params: Params) -> tuple[torch.Tensor, ...]:
+    """xi with one shared forward pass and one VJP per player (composable with torch.func)."""
+    n = len(params)
+    losses, pullback = _func_vjp(lambda *p: _checked_losses(game, p), *params)
+    parts = []
+    for i in range(n):
+        cotangent = tuple(
+            torch.ones_like(loss) if j == i else torch.zeros_like(loss)
+            for j, loss in enumerate(losses)
+        )
+        parts.append(pullback(cotangent)[i])
+    return tuple(parts)
+
+
+def field_function(game: Game) -> Callable[[torch.Tensor], torch.Tensor]:
+    """The game's vector field as a pure function of the flat vector ``theta``.
+
+    The returned function composes with :mod:`torch.func` transforms (``jacrev``,
+    ``jvp``, ``vmap``), so it is what Jacobians and update-rule linearisations build on.
+    It does not validate its input.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from games import Bilinear, field_function
+    >>> xi = field_function(Bilinear.xy())
+    >>> xi(torch.tensor([1.0, 2.0], dtype=torch.float64))
+    tensor([ 2., -1.], dtype=torch.float64)
+    """
+
+    def xi(theta: torch.Tensor) -> torch.Tensor:
+        return torch.cat(_field_from_losses_func(game, tuple(torch.split(theta, list(game.sizes)))))
+
+    return xi
+
+
+def vector_field(game: Game, params: Sequence[torch.Tensor], *, create_graph: bool = False) -> Params:
+    r"""The simultaneous gradient :math:`\xi(\theta) = (\nabla_{\theta_i} \ell_i)_i`.
+
+    Parameters
+    ----------
+    game : Game
+    params : tuple of torch.Tensor
+        One flat 1-D tensor per player.
+    create_graph : bool
+        Keep the graph so that the result can be differentiated again (used by
+        matrix-free Jacobian products); otherwise the result is detached.
+
+    Returns
+    -------
+    tuple of torch.Tensor
+        One gradient per player, same shapes, dtype and device as ``params``.
+
+    Examples
+    --------
+    >>> from games import Bilinear, as_params, vector_field
+    >>> game = Bilinear.xy()          # l_x = x y, l_y = -x y
+    >>> vector_field(game, as_params(game, [[1.0], [2.0]]))
+    (tensor([2.], dtype=torch.float64), tensor([-1.], dtype=torch.float64))
+    """
+    params = validate_params(game, params)
+    leaves = tuple(p.detach().requires_grad_(True) for p in params)
+    with torch.enable_grad():
+        losses = _checked_losses(game, leaves)
+        parts = []
+        for i, (loss, leaf) in enumerate(zip(losses, leaves)):
+            if not loss.requires_grad:
+                parts.append(torch.zeros_like(leaf))
+                continue
+            (g,) = torch.autograd.grad(
+                loss,
+                leaf,
+                retain_graph=create_graph or i < len(leaves) - 1,
+                create_graph=create_graph,
+                allow_unused=True,
+            )
+            parts.append(torch.zeros_like(leaf) if g is None else g)
+    if create_graph:
+        return tuple(parts)
+    return tuple(p.detach() for p in parts)
+
+
+def _resolve_player(index: int | str, players: tuple[str, ...], name: str) -> int:
+    if isinstance(index, str):
+        if index not in players:
+            raise ValueError(f"{name}: unknown player {index!r}, expected one of {players}")
+        return players.index(index)
+    if isinstance(index, (int, np.integer)) and not isinstance(index, bool):
+        if not -len(players) <= int(index) < len(players):
+            raise ValueError(
+                f"{name}: player index {index} out of range for {len(players)} players"
+            )
+        return int(index) % len(players)
+    raise TypeError(f"{name}: expected a player index or name, got {type(index).__name__}")
+
+
+@dataclass(frozen=True)
+class BlockJacobian:
+    r"""A dense game Jacobian with per-player block access.
+
+    ``J[a, b] = d xi_a / d theta_b``; block ``(i, j)`` holds the derivatives of player
+    ``i``'s gradient with respect to player ``j``'s parameters.
+
+    Attributes
+    ----------
+    matrix : torch.Tensor
+        The ``n x n`` Jacobian.
+    sizes : tuple of int
+        Parameters per player (block sizes).
+    players : tuple of str
+        The players' names.
+    """
+
+    matrix: torch.Tensor
+    sizes: tuple[int, ...]
+    players: tuple[str, ...]
+
+    def __post_init__(self) -> None:
+        n = sum(self.sizes)
+        if tuple(self.matrix.shape) != (n, n):
+            raise ValueError(
+                f"matrix: expected shape ({n}, {n}) for sizes {self.sizes}, "
+                f"got {tuple(self.matrix.shape)}"
+            )
+        if len(self.players) != len(self.sizes):
+            raise ValueError(
+                f"players: expected {len(self.sizes)} names, got {len(self.players)}"
+            )
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """``(n, n)``."""
+        n = sum(self.sizes)
+        return (n, n)
+
+    def _slice(self, i: int) -> slice:
+        start = sum(self.sizes[:i])
+        return slice(start, start + self.sizes[i])
+
+    def block(self, i: int | str, j: int | str) -> torch.Tensor:
+        """Block ``d xi_i / d theta_j`` (a view), players given by index or name."""
+        a = _resolve_player(i, self.players, "i")
+        b = _resolve_player(j, self.players, "j")
+        return self.matrix[self._slice(a), self._slice(b)]
+
+    def hessian(self, i: int | str) -> torch.Tensor:
+        r"""Player ``i``'s own Hessian :math:`\nabla^2_{\theta_i} \ell_i` (the diagonal block)."""
+        return self.block(i, i)
+
+    @property
+    def symmetric(self) -> torch.Tensor:
+        r"""The symmetric part :math:`S = (J + J^\top)/2` (zero for Hamiltonian games)."""
+        return 0.5 * (self.matrix + self.matrix.T)
+
+    @property
+    def antisymmetric(self) -> torch.Tensor:
+        r"""The antisymmetric part :math:`A = (J - J^\top)/2` (zero for potential games)."""
+        return 0.5 * (self.matrix - self.matrix.T)
+
+    def eigenvalues(self) -> torch.Tensor:
+        """All eigenvalues of ``J`` (complex), by LAPACK, sorted by real then imaginary part."""
+        values = torch.linalg.eigvals(self.matrix)
+        order = np.lexsort((values.imag.cpu().numpy(), values.real.cpu().numpy()))
+        return values[torch.as_tensor(order, device=values.device)]
+
+    def numpy(self) -> np.ndarray:
+        """The matrix as a numpy array (copied to CPU)."""
+        return self.matrix.detach().cpu().numpy()
+
+    def __array__(self, dtype: object = None, copy: object = None) -> np.ndarray:
+        array = self.numpy()
+        return array if dtype is None else array.astype(dtype)
+
+
+def _default_chunk(n: int) -> int:
+    # Measured on 2 CPU cores (benchmarks/jacobian.py): small chunks keep the vmapped
+    # backward cheap and avoid allocator page faults on large batches.
+    return max(1, min(n, 32))
+
+
+def jacobian(
+    game: Game,
+    params: Sequence[torch.Tensor],
+    *,
+    dtype: torch.dtype | None = torch.float64,
+    chunk_size: int | None = None,
+) -> BlockJacobian:
+    r"""The dense game Jacobian :math:`J = \partial \xi / \partial \theta`.
+
+    Assembled by ``torch.func.jacrev`` over the shared-forward vector field, vectorised
+    over chunks of rows (no Python loop over rows).
+
+    Parameters
+    ----------
+    game : Game
+    params : tuple of torch.Tensor
+        The point, one flat tensor per player.
+    dtype : torch.dtype or None
+        Compute in this dtype (float64 by default); ``None`` keeps the params' dtype.
+    chunk_size : int, optional
+        Rows computed per vectorised batch (default: ``min(n, 32)``).
+
+    Returns
+    -------
+    BlockJacobian
+
+    Examples
+    --------
+    >>> from games import Bilinear, as_params, jacobian
+    >>> game = Bilinear.xy()
+    >>> J = jacobian(game, as_params(game, [[0.0], [0.0]]))
+    >>> J.matrix
+    tensor([[ 0.,  1.],
+            [-1.,  0.]], dtype=torch.float64)
+    >>> J.eigenvalues()
+    tensor([0.-1.j, 0.+1.j], dtype=torch.complex128)
+    """
+    params = validate_params(game, params)
+    if dtype is not None:
+        params = tuple(p.detach().to(dtype) for p in params)
+    n = sum(game.sizes)
+    if chunk_size is None:
+        chunk_size = _default_chunk(n)
+    elif not isinstance(chunk_size, int) or chunk_size < 1:
+        raise ValueError(f"chunk_size: expected a positive int, got {chunk_size!r}")
+    theta = flatten_params(params).detach()
+    matrix = jacrev(field_function(game), chunk_size=chunk_size)(theta)
+    # "+ 0.0" turns the -0.0 entries autodiff produces into +0.0 (cleaner printing)
+    return BlockJacobian(matrix.detach() + 0.0, tuple(game.sizes), tuple(game.players))
+
+
+def _validated_pair(
+    game: Game, params: Sequence[torch.Tensor], vectors: Sequence[torch.Tensor], name: str
+) -> tuple[Params, Params]:
+    params = validate_params(game, params)
+    vectors = validate_params(game, vectors, name=name)
+    if vectors[0].dtype != params[0].dtype or vectors[0].device != params[0].device:
+        raise TypeError(
+            f"{name}: expected dtype {params[0].dtype} on {params[0].device} like params, "
+            f"got {vectors[0].dtype} on {vectors[0].device}"
+        )
+    return params, vectors
+
+
+def jvp(game: Game, params: Sequence[torch.Tensor], tangents: Sequence[torch.Tensor]) -> Params:
+    r"""Matrix-free Jacobian-vector product :math:`J v` (forward-over-reverse, ``torch.func``).
+
+    Parameters
+    ----------
+    game : Game
+    params : tuple of torch.Tensor
+        The point.
+    tangents : tuple of torch.Tensor
+        The vector ``v``, one block per player (same shapes as ``params``).
+
+    Returns
+    -------
+    tuple of torch.Tensor
+        ``J v`` split per player.
+
+    Notes
+    -----
+    Each call re-traces the field; for many products at one point use
+    :class:`JacobianOperator`, which builds the graph once.
+    """
+    params, tangents = _validated_pair(game, params, tangents, "tangents")
+    theta = flatten_params(params).detach()
+    _, out = _func_jvp(field_function(game), (theta,), (flatten_params(tangents).detach(),))
+    return unflatten_params(game, out.detach())
+
+
+def vjp(game: Game, params: Sequence[torch.Tensor], cotangents: Sequence[torch.Tensor]) -> Params:
+    r"""Matrix-free vector-Jacobian product :math:`J^\top u` (reverse over reverse).
+
+    Parameters
+    ----------
+    game : Game
+    params : tuple of torch.Tensor
+        The point.
+    cotangents : tuple of torch.Tensor
+        The vector ``u``, one block per player.
+
+    Returns
+    -------
+    tuple of torch.Tensor
+        ``J^T u`` split per player.
+    """
+    params, cotangents = _validated_pair(game, params, cotangents, "cotangents")
+    theta = flatten_params(params).detach()
+    _, pullback = _func_vjp(field_function(game), theta)
+    (out,) = pullback(flatten_params(cotangents).detach())
+    return unflatten_params(game, out.detach())
+
+
+class JacobianOperator:
+    r"""Matrix-free :math:`J v` and :math:`J^\top u` at one point, graph built once.
+
+    The vector field's graph is built once with ``create_graph=True``; every
+    :meth:`rmatvec` is then one backward pass through it, and every :meth:`matvec` one
+    backward pass through the (also cached) graph of :math:`u \mapsto J^\top u`
+    (the "double-VJP" trick).  Never allocates an ``n x n`` matrix.
+
+    Parameters
+    ----------
+    game : Game
+    params : tuple of torch.Tensor
+        The point.
+    dtype : torch.dtype or None
+        Compute in this dtype (``None`` keeps the params' dtype).
+
+    Attributes
+    ----------
+    n : int
+        Total number of parameters.
+    products : int
+        Number of products computed so far (``matvec`` plus ``rmatvec`` calls).
+    field : torch.Tensor
+        The flat vector field at the point (detached).
+    """
+
+    def __init__(
+        self, game: Game, params: Sequence[torch.Tensor], *, dtype: torch.dtype | None = None
+    ) -> None:
+        params = validate_params(game, params)
+        if dtype is not None:
+            params = tuple(p.detach().to(dtype) for p in params)
+        self.game = game
+        self.n = sum(game.sizes)
+        self.dtype = params[0].dtype
+        self.device = params[0].device
+        self.products = 0
+        self._theta = flatten_params(params).detach().requires_grad_(True)
+        with torch.enable_grad():
+            parts = vector_field_graph(game, unflatten_params(game, self._theta))
+            self._xi = torch.cat(parts)
+        self.field = self._xi.detach()
+        self._dummy: torch.Tensor | None = None
+        self._jt_dummy: torch.Tensor | None = None
+
+    def _check(self, v: torch.Tensor, name: str) -> torch.Tensor:
+        v = torch.as_tensor(v)
+        if v.shape != (self.n,):
+            raise ValueError(f"{name}: expected a flat vector of {self.n} values, got {tuple(v.shape)}")
+        return v.to(dtype=self.dtype, device=self.device)
+
+    def rmatvec(self, u: torch.Tensor) -> torch.Tensor:
+        r""":math:`J^\top u` for a flat vector ``u``."""
+        u = self._check(u, "u")
+        self.products += 1
+        if not self._xi.requires_grad:
+            return torch.zeros_like(u)
+        (out,) = torch.autograd.grad(self._xi, self._theta, u, retain_graph=True, allow_unused=True)
+        return torch.zeros_like(u) if out is None else out.detach()
+
+    def matvec(self, v: torch.Tensor) -> torch.Tensor:
+        r""":math:`J v` for a flat vector ``v``."""
+        v = self._check(v, "v")
+        self.products += 1
+        if not self._xi.requires_grad:
+            return torch.zeros_like(v)
+        if self._jt_dummy is None:
+            with torch.enable_grad():
+                self._dummy = torch.zeros(self.n, dtype=self.dtype, device=self.device, requires_grad=True)
+                (jt,) = torch.autograd.grad(
+                    self._xi, self._theta, self._dummy, create_graph=True, allow_unused=True
+                )
+                self._jt_dummy = jt
+        if self._jt_dummy is None or not self._jt_dummy.requires_grad:
+            return torch.zeros_like(v)
+        (out,) = torch.autograd.grad(self._jt_dummy, self._dummy, v, retain_graph=True, allow_unused=True)
+        return torch.zeros_like(v) if out is None else out.detach()
+
+
+def vector_field_graph(game: Game, params: Params) -> tuple[torch.Tensor, ...]:
+    """xi with its graph kept (``create_graph=True``), params taken as given (no detach)."""
+    losses = _checked_losses(game, params)
+    parts = []
+    for loss, p in zip(losses, params):
+        if not loss.requires_grad:
+            parts.append(torch.zeros_like(p))
+            continue
+        (g,) = torch.autograd.grad(loss, p, create_graph=True, retain_graph=True, allow_unused=True)
+        parts.append(torch.zeros_like(p) if g is None else g)
+    return tuple(parts)

@@ -1,0 +1,1 @@
+"""gan_models (placeholder package; see the open issues)."""
