@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+from torch.func import grad as torch_grad
 from torch.func import jacrev
 from torch.func import jvp as _func_jvp
 from torch.func import vjp as _func_vjp
@@ -67,7 +68,8 @@ def _checked_losses(game: Game, params: Params) -> tuple[torch.Tensor, ...]:
 def _field_from_losses_func(game: Game, params: Params) -> tuple[torch.Tensor, ...]:
     """xi with one shared forward pass and one VJP per player (composable with torch.func)."""
     n = len(params)
-    losses, pullback = _func_vjp(lambda *p: _checked_losses(game, p), *params)
+    traced = _func_vjp(lambda *p: _checked_losses(game, p), *params)
+    losses, pullback = traced[0], traced[1]
     parts = []
     for i in range(n):
         cotangent = tuple(
@@ -100,7 +102,26 @@ def field_function(game: Game) -> Callable[[torch.Tensor], torch.Tensor]:
     return xi
 
 
-def vector_field(game: Game, params: Sequence[torch.Tensor], *, create_graph: bool = False) -> Params:
+def _player_gradient_function(game: Game, i: int) -> Callable[[torch.Tensor], torch.Tensor]:
+    """theta -> grad_{theta_i} l_i(theta): only player i's loss is differentiated."""
+    sizes = list(game.sizes)
+
+    def gradient(theta: torch.Tensor) -> torch.Tensor:
+        parts = list(torch.split(theta, sizes))
+
+        def own_loss(own: torch.Tensor) -> torch.Tensor:
+            replaced = parts.copy()
+            replaced[i] = own
+            return _checked_losses(game, tuple(replaced))[i]
+
+        return torch_grad(own_loss)(parts[i])
+
+    return gradient
+
+
+def vector_field(
+    game: Game, params: Sequence[torch.Tensor], *, create_graph: bool = False
+) -> Params:
     r"""The simultaneous gradient :math:`\xi(\theta) = (\nabla_{\theta_i} \ell_i)_i`.
 
     Parameters
@@ -189,9 +210,7 @@ class BlockJacobian:
                 f"got {tuple(self.matrix.shape)}"
             )
         if len(self.players) != len(self.sizes):
-            raise ValueError(
-                f"players: expected {len(self.sizes)} names, got {len(self.players)}"
-            )
+            raise ValueError(f"players: expected {len(self.sizes)} names, got {len(self.players)}")
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -233,7 +252,7 @@ class BlockJacobian:
         """The matrix as a numpy array (copied to CPU)."""
         return self.matrix.detach().cpu().numpy()
 
-    def __array__(self, dtype: object = None, copy: object = None) -> np.ndarray:
+    def __array__(self, dtype: np.dtype | None = None, copy: bool | None = None) -> np.ndarray:
         array = self.numpy()
         return array if dtype is None else array.astype(dtype)
 
@@ -253,8 +272,11 @@ def jacobian(
 ) -> BlockJacobian:
     r"""The dense game Jacobian :math:`J = \partial \xi / \partial \theta`.
 
-    Assembled by ``torch.func.jacrev`` over the shared-forward vector field, vectorised
-    over chunks of rows (no Python loop over rows).
+    Assembled block row by block row: for each player ``i``, ``torch.func.jacrev`` of
+    :math:`\theta \mapsto \nabla_{\theta_i}\ell_i(\theta)`, vectorised over chunks of
+    rows (no Python loop over rows).  Differentiating only player ``i``'s loss for its
+    rows is about twice as fast as differentiating the whole field for every row
+    (``benchmarks/jacobian.py``).
 
     Parameters
     ----------
@@ -290,7 +312,11 @@ def jacobian(
     elif not isinstance(chunk_size, int) or chunk_size < 1:
         raise ValueError(f"chunk_size: expected a positive int, got {chunk_size!r}")
     theta = flatten_params(params).detach()
-    matrix = jacrev(field_function(game), chunk_size=chunk_size)(theta)
+    rows = [
+        jacrev(_player_gradient_function(game, i), chunk_size=min(chunk_size, size))(theta)
+        for i, size in enumerate(game.sizes)
+    ]
+    matrix = torch.cat(rows, dim=0)
     # "+ 0.0" turns the -0.0 entries autodiff produces into +0.0 (cleaner printing)
     return BlockJacobian(matrix.detach() + 0.0, tuple(game.sizes), tuple(game.players))
 
@@ -331,7 +357,7 @@ def jvp(game: Game, params: Sequence[torch.Tensor], tangents: Sequence[torch.Ten
     """
     params, tangents = _validated_pair(game, params, tangents, "tangents")
     theta = flatten_params(params).detach()
-    _, out = _func_jvp(field_function(game), (theta,), (flatten_params(tangents).detach(),))
+    out = _func_jvp(field_function(game), (theta,), (flatten_params(tangents).detach(),))[1]
     return unflatten_params(game, out.detach())
 
 
@@ -353,7 +379,7 @@ def vjp(game: Game, params: Sequence[torch.Tensor], cotangents: Sequence[torch.T
     """
     params, cotangents = _validated_pair(game, params, cotangents, "cotangents")
     theta = flatten_params(params).detach()
-    _, pullback = _func_vjp(field_function(game), theta)
+    pullback = _func_vjp(field_function(game), theta)[1]
     (out,) = pullback(flatten_params(cotangents).detach())
     return unflatten_params(game, out.detach())
 
@@ -406,7 +432,9 @@ class JacobianOperator:
     def _check(self, v: torch.Tensor, name: str) -> torch.Tensor:
         v = torch.as_tensor(v)
         if v.shape != (self.n,):
-            raise ValueError(f"{name}: expected a flat vector of {self.n} values, got {tuple(v.shape)}")
+            raise ValueError(
+                f"{name}: expected a flat vector of {self.n} values, got {tuple(v.shape)}"
+            )
         return v.to(dtype=self.dtype, device=self.device)
 
     def rmatvec(self, u: torch.Tensor) -> torch.Tensor:
@@ -426,14 +454,18 @@ class JacobianOperator:
             return torch.zeros_like(v)
         if self._jt_dummy is None:
             with torch.enable_grad():
-                self._dummy = torch.zeros(self.n, dtype=self.dtype, device=self.device, requires_grad=True)
+                self._dummy = torch.zeros(
+                    self.n, dtype=self.dtype, device=self.device, requires_grad=True
+                )
                 (jt,) = torch.autograd.grad(
                     self._xi, self._theta, self._dummy, create_graph=True, allow_unused=True
                 )
                 self._jt_dummy = jt
-        if self._jt_dummy is None or not self._jt_dummy.requires_grad:
+        if self._dummy is None or self._jt_dummy is None or not self._jt_dummy.requires_grad:
             return torch.zeros_like(v)
-        (out,) = torch.autograd.grad(self._jt_dummy, self._dummy, v, retain_graph=True, allow_unused=True)
+        (out,) = torch.autograd.grad(
+            self._jt_dummy, self._dummy, v, retain_graph=True, allow_unused=True
+        )
         return torch.zeros_like(v) if out is None else out.detach()
 
 

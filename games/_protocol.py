@@ -99,8 +99,7 @@ def validate_params(game: Game, params: object, *, name: str = "params") -> Para
             raise TypeError(f"{label}: expected a floating-point tensor, got dtype {p.dtype}")
         if p.dim() != 1:
             raise ValueError(
-                f"{label}: expected a flat 1-D tensor of {size} values, "
-                f"got shape {tuple(p.shape)}"
+                f"{label}: expected a flat 1-D tensor of {size} values, got shape {tuple(p.shape)}"
             )
         if p.numel() != size:
             raise ValueError(f"{label}: expected {size} values, got {p.numel()}")

@@ -8,12 +8,18 @@ import numpy as np
 import torch
 
 
-def as_matrix(value: object, name: str, *, shape: tuple[int | None, int | None] | None = None) -> torch.Tensor:
+def as_matrix(
+    value: object, name: str, *, shape: tuple[int | None, int | None] | None = None
+) -> torch.Tensor:
     """A finite 2-D float64 CPU tensor, or a clear error naming ``name``."""
     try:
-        tensor = torch.as_tensor(np.asarray(value, dtype=np.float64) if not isinstance(value, torch.Tensor) else value)
+        tensor = torch.as_tensor(
+            np.asarray(value, dtype=np.float64) if not isinstance(value, torch.Tensor) else value
+        )
     except (TypeError, ValueError) as exc:
-        raise TypeError(f"{name}: expected a 2-D array of numbers, got {type(value).__name__}") from exc
+        raise TypeError(
+            f"{name}: expected a 2-D array of numbers, got {type(value).__name__}"
+        ) from exc
     if not (tensor.is_floating_point() or tensor.dtype in (torch.int32, torch.int64)):
         raise TypeError(f"{name}: expected a real 2-D array, got dtype {tensor.dtype}")
     tensor = tensor.detach().to(dtype=torch.float64, device="cpu")
@@ -38,14 +44,20 @@ def as_vector(value: object, name: str, *, size: int) -> torch.Tensor:
     if value is None:
         return torch.zeros(size, dtype=torch.float64)
     try:
-        tensor = torch.as_tensor(np.asarray(value, dtype=np.float64) if not isinstance(value, torch.Tensor) else value)
+        tensor = torch.as_tensor(
+            np.asarray(value, dtype=np.float64) if not isinstance(value, torch.Tensor) else value
+        )
     except (TypeError, ValueError) as exc:
-        raise TypeError(f"{name}: expected a 1-D array of {size} numbers, got {type(value).__name__}") from exc
+        raise TypeError(
+            f"{name}: expected a 1-D array of {size} numbers, got {type(value).__name__}"
+        ) from exc
     tensor = tensor.detach().to(dtype=torch.float64, device="cpu")
     if tensor.dim() == 0 and size == 1:
         tensor = tensor.reshape(1)
     if tensor.dim() != 1 or tensor.numel() != size:
-        raise ValueError(f"{name}: expected a 1-D vector of {size} values, got shape {tuple(tensor.shape)}")
+        raise ValueError(
+            f"{name}: expected a 1-D vector of {size} values, got shape {tuple(tensor.shape)}"
+        )
     if not bool(torch.isfinite(tensor).all()):
         raise ValueError(f"{name}: expected finite entries, found NaN or Inf")
     return tensor

@@ -12,7 +12,15 @@ from collections.abc import Sequence
 
 import torch
 
-from ._autodiff import JacobianOperator, flatten_params, jacobian, jvp, unflatten_params, vector_field, vjp
+from ._autodiff import (
+    JacobianOperator,
+    flatten_params,
+    jacobian,
+    jvp,
+    unflatten_params,
+    vector_field,
+    vjp,
+)
 from ._protocol import Game, random_params, validate_params
 
 __all__ = ["check_game"]
@@ -79,18 +87,26 @@ def check_game(
 
     losses = tuple(game.losses(params))
     if len(losses) != len(game.sizes):
-        raise AssertionError(f"check_game: losses returned {len(losses)} values for {len(game.sizes)} players")
+        raise AssertionError(
+            f"check_game: losses returned {len(losses)} values for {len(game.sizes)} players"
+        )
     for i, value in enumerate(losses):
         if value.numel() != 1 or value.dtype != torch.float64:
-            raise AssertionError(f"check_game: loss {i} is not a float64 scalar (shape {tuple(value.shape)}, {value.dtype})")
+            raise AssertionError(
+                f"check_game: loss {i} is not a float64 scalar (shape {tuple(value.shape)}, {value.dtype})"
+            )
 
     field = vector_field(game, params)
     for i, (g, p) in enumerate(zip(field, params)):
         if g.shape != p.shape or g.dtype != p.dtype or g.device != p.device:
-            raise AssertionError(f"check_game: field block {i} has shape/dtype {tuple(g.shape)}/{g.dtype}, params {tuple(p.shape)}/{p.dtype}")
+            raise AssertionError(
+                f"check_game: field block {i} has shape/dtype {tuple(g.shape)}/{g.dtype}, params {tuple(p.shape)}/{p.dtype}"
+            )
     again = vector_field(game, params)
     if not all(torch.equal(a, b) for a, b in zip(field, again)):
         raise AssertionError("check_game: the vector field is not deterministic (two calls differ)")
+    if not all(torch.equal(a, b) for a, b in zip(losses, game.losses(params))):
+        raise AssertionError("check_game: the losses are not deterministic (two calls differ)")
     report["deterministic"] = 0.0
 
     # float32 in, float32 out
@@ -113,11 +129,19 @@ def check_game(
         step[k] = fd_step
         i = owner[k]
         fd_field.append((losses_at(theta + step)[i] - losses_at(theta - step)[i]) / (2 * fd_step))
-    report["field_vs_fd"] = _close("vector field vs finite differences of the losses", xi[coords], torch.stack(fd_field).reshape(-1), 1e3 * rtol, 1e3 * atol)
+    report["field_vs_fd"] = _close(
+        "vector field vs finite differences of the losses",
+        xi[coords],
+        torch.stack(fd_field).reshape(-1),
+        1e3 * rtol,
+        1e3 * atol,
+    )
 
     J = jacobian(game, params)
     if J.matrix.shape != (n, n) or J.matrix.dtype != torch.float64:
-        raise AssertionError(f"check_game: Jacobian has shape {tuple(J.matrix.shape)}, dtype {J.matrix.dtype}")
+        raise AssertionError(
+            f"check_game: Jacobian has shape {tuple(J.matrix.shape)}, dtype {J.matrix.dtype}"
+        )
     columns = []
     for k in coords:
         step = torch.zeros(n, dtype=torch.float64)
@@ -125,14 +149,38 @@ def check_game(
         plus = flatten_params(vector_field(game, unflatten_params(game, theta + step)))
         minus = flatten_params(vector_field(game, unflatten_params(game, theta - step)))
         columns.append((plus - minus) / (2 * fd_step))
-    report["jacobian_vs_fd"] = _close("Jacobian vs finite differences of the field", J.matrix[:, coords], torch.stack(columns, dim=1), 1e3 * rtol, 1e3 * atol)
+    report["jacobian_vs_fd"] = _close(
+        "Jacobian vs finite differences of the field",
+        J.matrix[:, coords],
+        torch.stack(columns, dim=1),
+        1e3 * rtol,
+        1e3 * atol,
+    )
 
     v = torch.randn(n, generator=generator, dtype=torch.float64)
     u = torch.randn(n, generator=generator, dtype=torch.float64)
-    report["jvp_vs_dense"] = _close("jvp vs dense J v", flatten_params(jvp(game, params, unflatten_params(game, v))), J.matrix @ v, rtol, atol)
-    report["vjp_vs_dense"] = _close("vjp vs dense J^T u", flatten_params(vjp(game, params, unflatten_params(game, u))), J.matrix.T @ u, rtol, atol)
+    report["jvp_vs_dense"] = _close(
+        "jvp vs dense J v",
+        flatten_params(jvp(game, params, unflatten_params(game, v))),
+        J.matrix @ v,
+        rtol,
+        atol,
+    )
+    report["vjp_vs_dense"] = _close(
+        "vjp vs dense J^T u",
+        flatten_params(vjp(game, params, unflatten_params(game, u))),
+        J.matrix.T @ u,
+        rtol,
+        atol,
+    )
     operator = JacobianOperator(game, params)
-    report["operator_matvec"] = _close("JacobianOperator.matvec vs dense", operator.matvec(v), J.matrix @ v, rtol, atol)
-    report["operator_rmatvec"] = _close("JacobianOperator.rmatvec vs dense", operator.rmatvec(u), J.matrix.T @ u, rtol, atol)
-    report["operator_field"] = _close("JacobianOperator.field vs vector_field", operator.field, xi, rtol, atol)
+    report["operator_matvec"] = _close(
+        "JacobianOperator.matvec vs dense", operator.matvec(v), J.matrix @ v, rtol, atol
+    )
+    report["operator_rmatvec"] = _close(
+        "JacobianOperator.rmatvec vs dense", operator.rmatvec(u), J.matrix.T @ u, rtol, atol
+    )
+    report["operator_field"] = _close(
+        "JacobianOperator.field vs vector_field", operator.field, xi, rtol, atol
+    )
     return report

@@ -99,7 +99,9 @@ class DiracGAN:
         if isinstance(loss, str):
             loss = _ALIASES.get(loss.lower().replace("-", "_"), loss)
         self.loss = choice(loss, "loss", LOSSES)
-        self.regularizer = choice("none" if regularizer is None else regularizer, "regularizer", REGULARIZERS)
+        self.regularizer = choice(
+            "none" if regularizer is None else regularizer, "regularizer", REGULARIZERS
+        )
         self.gamma = as_nonnegative(gamma, "gamma")
         self.noise_std = as_nonnegative(noise_std, "noise_std")
         self.gp_target = as_nonnegative(gp_target, "gp_target")
@@ -107,7 +109,9 @@ class DiracGAN:
         if self.regularizer in ("r1", "r2", "wgan_gp") and self.gamma == 0.0:
             raise ValueError(f"gamma: the {self.regularizer!r} regulariser needs gamma > 0, got 0")
         if self.regularizer == "instance_noise" and self.noise_std == 0.0:
-            raise ValueError("noise_std: the 'instance_noise' regulariser needs noise_std > 0, got 0")
+            raise ValueError(
+                "noise_std: the 'instance_noise' regulariser needs noise_std > 0, got 0"
+            )
         if self.regularizer == "instance_noise":
             nodes, weights = np.polynomial.hermite_e.hermegauss(self.quadrature_nodes)
             self._nodes = nodes
@@ -123,8 +127,13 @@ class DiracGAN:
 
     @staticmethod
     def _value(
-        theta: Any, psi: Any, f: Callable[[Any], Any], gen: Callable[[Any], Any],
-        exp_sum: Callable[..., Any], sigma: Any, nodes: Any,
+        theta: Any,
+        psi: Any,
+        f: Callable[[Any], Any],
+        gen: Callable[[Any], Any],
+        exp_sum: Callable[..., Any],
+        sigma: Any,
+        nodes: Any,
     ) -> tuple[Any, Any]:
         """(L, generator loss) as expectations over the (quadrature) noise; torch or sympy."""
         fake = [psi * (theta + sigma * z) for z in nodes]
@@ -143,10 +152,14 @@ class DiracGAN:
             return (weights * torch.stack(values)).sum()
 
         sigma = self.noise_std if self.regularizer == "instance_noise" else 0.0
-        value, generator = self._value(theta, psi, f, gen, expectation, sigma, [float(z) for z in self._nodes])
+        value, generator = self._value(
+            theta, psi, f, gen, expectation, sigma, [float(z) for z in self._nodes]
+        )
         return generator, -value + self._penalty_torch(psi)
 
-    def _generator_torch(self, f: Callable[[torch.Tensor], torch.Tensor]) -> Callable[[torch.Tensor], torch.Tensor]:
+    def _generator_torch(
+        self, f: Callable[[torch.Tensor], torch.Tensor]
+    ) -> Callable[[torch.Tensor], torch.Tensor]:
         if self.loss == "non_saturating":
             return lambda t: -f(-t)
         if self.loss == "mle":
@@ -160,7 +173,9 @@ class DiracGAN:
             return 0.5 * self.gamma * (torch.abs(psi) - self.gp_target) ** 2
         return torch.zeros_like(psi)
 
-    def equilibrium(self, *, dtype: torch.dtype = torch.float64, device: torch.device | str | None = None) -> Params:
+    def equilibrium(
+        self, *, dtype: torch.dtype = torch.float64, device: torch.device | str | None = None
+    ) -> Params:
         r"""The equilibrium :math:`(\theta, \psi) = (0, 0)` (for WGAN-GP it sits at the kink of :math:`|\psi|`)."""
         zero = torch.zeros(1, dtype=dtype, device=device)
         return (zero, zero.clone())
@@ -170,13 +185,18 @@ class DiracGAN:
         theta, psi = sp.Symbol("theta", real=True), sp.Symbol("psi", real=True)
         f = _f_sympy(self.loss)
         if self.loss == "non_saturating":
+
             def gen(t: Any) -> Any:
                 return -f(-t)
         elif self.loss == "mle":
+
             def gen(t: Any) -> Any:
                 return -sp.Rational(1, 2) * sp.exp(-t)
         else:
-            gen = f
+
+            def gen(t: Any) -> Any:
+                return f(t)
+
         weights = [exact(float(w)) for w in self._weights]
 
         def expectation(values: list[Any]) -> Any:
@@ -188,7 +208,10 @@ class DiracGAN:
         if self.regularizer in ("r1", "r2"):
             penalty = exact(self.gamma) / 2 * psi**2
         elif self.regularizer == "wgan_gp":
-            penalty = exact(self.gamma) / 2 * (sp.Abs(psi) - exact(self.gp_target)) ** 2
+            # |psi| as a Piecewise: its derivatives are sign(psi) and 0 (away from 0), where
+            # sympy's Abs would bring DiracDelta terms into the Jacobian
+            absolute = sp.Piecewise((psi, psi >= 0), (-psi, True))
+            penalty = exact(self.gamma) / 2 * (absolute - exact(self.gp_target)) ** 2
         else:
             penalty = sp.Integer(0)
         return SymbolicGame([[theta], [psi]], [generator, -value + penalty], players=self.players)

@@ -56,7 +56,9 @@ class FlatModule:
         self.numels: tuple[int, ...] = tuple(p.numel() for _, p in named)
         self.size: int = sum(self.numels)
 
-    def flatten(self, *, dtype: torch.dtype | None = None, device: torch.device | str | None = None) -> torch.Tensor:
+    def flatten(
+        self, *, dtype: torch.dtype | None = None, device: torch.device | str | None = None
+    ) -> torch.Tensor:
         """A detached copy of the module's current parameters as one flat vector."""
         params = dict(self.module.named_parameters())
         flat = torch.cat([params[n].detach().reshape(-1) for n in self.names])
@@ -76,7 +78,11 @@ class FlatModule:
         """Run the module with the parameters in ``flat`` (floating buffers cast to its dtype)."""
         state: dict[str, torch.Tensor] = self.unflatten(flat)
         for name, buffer in self.module.named_buffers():
-            state[name] = buffer.to(dtype=flat.dtype, device=flat.device) if buffer.is_floating_point() else buffer.to(flat.device)
+            state[name] = (
+                buffer.to(dtype=flat.dtype, device=flat.device)
+                if buffer.is_floating_point()
+                else buffer.to(flat.device)
+            )
         return functional_call(self.module, state, args, kwargs)
 
     def load_(self, flat: torch.Tensor) -> None:

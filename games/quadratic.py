@@ -20,13 +20,19 @@ __all__ = ["Bilinear", "Quadratic"]
 
 
 def _solve_affine(
-    matrix: torch.Tensor, offset: torch.Tensor, sizes: tuple[int, ...], dtype: torch.dtype, device: torch.device | str | None
+    matrix: torch.Tensor,
+    offset: torch.Tensor,
+    sizes: tuple[int, ...],
+    dtype: torch.dtype,
+    device: torch.device | str | None,
 ) -> Params | None:
     """Least-norm solution of ``M theta = -v``, or None when the system is inconsistent."""
     solution = torch.linalg.lstsq(matrix, -offset.unsqueeze(1), driver="gelsd").solution.squeeze(1)
     residual = torch.linalg.vector_norm(matrix @ solution + offset)
-    scale = 1.0 + float(torch.linalg.matrix_norm(matrix, ord=2)) * float(torch.linalg.vector_norm(solution)) + float(
-        torch.linalg.vector_norm(offset)
+    scale = (
+        1.0
+        + float(torch.linalg.matrix_norm(matrix, ord=2)) * float(torch.linalg.vector_norm(solution))
+        + float(torch.linalg.vector_norm(offset))
     )
     if float(residual) > 1e-9 * scale:
         return None
@@ -89,7 +95,9 @@ class Bilinear:
         matrix[m:, :m] = -self.A.T
         return matrix, torch.cat([self.b, -self.c])
 
-    def equilibrium(self, *, dtype: torch.dtype = torch.float64, device: torch.device | str | None = None) -> Params | None:
+    def equilibrium(
+        self, *, dtype: torch.dtype = torch.float64, device: torch.device | str | None = None
+    ) -> Params | None:
         r"""The least-norm point with :math:`\xi = 0` (:math:`Ay = -b`, :math:`A^\top x = -c`), or None if none exists."""
         return _solve_affine(*self.affine_field(), self.sizes, dtype, device)
 
@@ -97,7 +105,11 @@ class Bilinear:
         """The exact twin (entries as exact rationals)."""
         xs, ys = _symbols("x", self.sizes[0]), _symbols("y", self.sizes[1])
         x, y = sp.Matrix(xs), sp.Matrix(ys)
-        value = (x.T * exact_matrix(self.A) * y)[0, 0] + (exact_matrix(self.b).T * x)[0, 0] + (exact_matrix(self.c).T * y)[0, 0]
+        value = (
+            (x.T * exact_matrix(self.A) * y)[0, 0]
+            + (exact_matrix(self.b).T * x)[0, 0]
+            + (exact_matrix(self.c).T * y)[0, 0]
+        )
         return SymbolicGame([xs, ys], [value, -value], players=self.players)
 
     def __repr__(self) -> str:
@@ -137,12 +149,18 @@ class Quadratic:
         sizes: Sequence[int] | None = None,
         players: Sequence[str] | None = None,
     ) -> None:
-        if isinstance(hessians, torch.Tensor) or not isinstance(hessians, Sequence) or len(hessians) < 1:
+        if (
+            isinstance(hessians, torch.Tensor)
+            or not isinstance(hessians, Sequence)
+            or len(hessians) < 1
+        ):
             raise TypeError("hessians: expected a sequence with one (n, n) matrix per player")
         count = len(hessians)
         first = as_matrix(hessians[0], "hessians[0]")
         n = first.shape[0]
-        self.hessians = tuple(as_matrix(h, f"hessians[{i}]", shape=(n, n)) for i, h in enumerate(hessians))
+        self.hessians = tuple(
+            as_matrix(h, f"hessians[{i}]", shape=(n, n)) for i, h in enumerate(hessians)
+        )
         for i, h in enumerate(self.hessians):
             asym = float((h - h.T).abs().max())
             if asym > 1e-12 * (1.0 + float(h.abs().max())):
@@ -156,16 +174,22 @@ class Quadratic:
                     f"sizes: required when n ({n}) differs from the number of players ({count})"
                 )
             sizes = [1] * count
-        if len(sizes) != count or any(not isinstance(s, int) or isinstance(s, bool) or s < 1 for s in sizes):
+        if len(sizes) != count or any(
+            not isinstance(s, int) or isinstance(s, bool) or s < 1 for s in sizes
+        ):
             raise ValueError(f"sizes: expected {count} positive ints, got {list(sizes)!r}")
         if sum(sizes) != n:
-            raise ValueError(f"sizes: expected sizes summing to n = {n}, got {list(sizes)} (sum {sum(sizes)})")
+            raise ValueError(
+                f"sizes: expected sizes summing to n = {n}, got {list(sizes)} (sum {sum(sizes)})"
+            )
         self.sizes = tuple(int(s) for s in sizes)
         if gradients is None:
             gradients = [None] * count
         if len(gradients) != count:
             raise ValueError(f"gradients: expected {count} vectors, got {len(gradients)}")
-        self.gradients = tuple(as_vector(g, f"gradients[{i}]", size=n) for i, g in enumerate(gradients))
+        self.gradients = tuple(
+            as_vector(g, f"gradients[{i}]", size=n) for i, g in enumerate(gradients)
+        )
         if constants is None:
             constants = [0.0] * count
         if len(constants) != count:
@@ -181,7 +205,14 @@ class Quadratic:
 
     @classmethod
     def zero_sum(
-        cls, P: object, Q: object, R: object, a: object = None, b: object = None, *, constant: float = 0.0
+        cls,
+        P: object,
+        Q: object,
+        R: object,
+        a: object = None,
+        b: object = None,
+        *,
+        constant: float = 0.0,
     ) -> Quadratic:
         r"""Two-player zero-sum: :math:`\ell_x = \tfrac12 x^\top P x + x^\top Q y - \tfrac12 y^\top R y + a^\top x + b^\top y + k`, :math:`\ell_y = -\ell_x`.
 
@@ -201,7 +232,13 @@ class Quadratic:
         return cls([C, -C], [c, -c], [constant, -constant], sizes=[m, p], players=("x", "y"))
 
     @classmethod
-    def potential(cls, C: object, c: object = None, sizes: Sequence[int] | None = None, players: Sequence[str] | None = None) -> Quadratic:
+    def potential(
+        cls,
+        C: object,
+        c: object = None,
+        sizes: Sequence[int] | None = None,
+        players: Sequence[str] | None = None,
+    ) -> Quadratic:
         r"""A potential game: every player minimises the same :math:`\tfrac12\theta^\top C\theta + c^\top\theta` (so ``A = 0``)."""
         Cm = as_matrix(C, "C")
         n = Cm.shape[0]
@@ -255,7 +292,9 @@ class Quadratic:
             start += size
         return torch.cat(rows), torch.cat(offsets)
 
-    def equilibrium(self, *, dtype: torch.dtype = torch.float64, device: torch.device | str | None = None) -> Params | None:
+    def equilibrium(
+        self, *, dtype: torch.dtype = torch.float64, device: torch.device | str | None = None
+    ) -> Params | None:
         r"""The least-norm point with :math:`\xi = 0`, or None if none exists."""
         return _solve_affine(*self.affine_field(), self.sizes, dtype, device)
 
@@ -265,22 +304,27 @@ class Quadratic:
         theta = sp.Matrix([s for b in blocks for s in b])
         losses = []
         for C, c, k in zip(self.hessians, self.gradients, self.constants):
-            expr = sp.Rational(1, 2) * (theta.T * exact_matrix(C) * theta)[0, 0] + (exact_matrix(c).T * theta)[0, 0] + exact(k)
+            expr = (
+                sp.Rational(1, 2) * (theta.T * exact_matrix(C) * theta)[0, 0]
+                + (exact_matrix(c).T * theta)[0, 0]
+                + exact(k)
+            )
             losses.append(sp.expand(expr))
         return SymbolicGame(blocks, losses, players=self.players)
 
     def kind(self) -> str:
-        """'zero-sum', 'potential' or 'general-sum' (from the loss matrices, exactly)."""
-        if len(self.hessians) == 2 and torch.equal(self.hessians[0], -self.hessians[1]) and torch.equal(
-            self.gradients[0], -self.gradients[1]
+        """'zero-sum' (two players, l_2 = -l_1), else 'potential' (xi is a gradient field:
+        the affine field's matrix is symmetric, A = 0), else 'general-sum'. Exact tests."""
+        if (
+            len(self.hessians) == 2
+            and torch.equal(self.hessians[0], -self.hessians[1])
+            and torch.equal(self.gradients[0], -self.gradients[1])
         ):
             return "zero-sum"
-        if all(torch.equal(h, self.hessians[0]) for h in self.hessians) and all(
-            torch.equal(g, self.gradients[0]) for g in self.gradients
-        ):
+        matrix, _ = self.affine_field()
+        if torch.equal(matrix, matrix.T):
             return "potential"
         return "general-sum"
 
     def __repr__(self) -> str:
         return f"Quadratic(players={self.players}, sizes={self.sizes}, kind={self.kind()!r})"
-

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+import mpmath
 import numpy as np
 import sympy as sp
 import torch
@@ -26,13 +27,15 @@ def exact(value: float | int | sp.Basic) -> sp.Expr:
     Sympy expressions pass through unchanged.
     """
     if isinstance(value, sp.Basic):
-        return value  # type: ignore[return-value]
+        return value
     return sp.Rational(float(value)) if not isinstance(value, int) else sp.Integer(value)
 
 
 def exact_matrix(tensor: torch.Tensor | np.ndarray) -> sp.Matrix:
     """A sympy matrix with the exact rational values of a float matrix."""
-    array = np.asarray(tensor.detach().cpu() if isinstance(tensor, torch.Tensor) else tensor, dtype=np.float64)
+    array = np.asarray(
+        tensor.detach().cpu() if isinstance(tensor, torch.Tensor) else tensor, dtype=np.float64
+    )
     if array.ndim == 1:
         array = array.reshape(-1, 1)
     return sp.Matrix(array.shape[0], array.shape[1], [exact(float(v)) for v in array.ravel()])
@@ -78,7 +81,9 @@ class SymbolicGame:
         for block in self.symbols:
             for s in block:
                 if not isinstance(s, sp.Symbol):
-                    raise TypeError(f"symbols: expected sympy Symbols, got {type(s).__name__} {s!r}")
+                    raise TypeError(
+                        f"symbols: expected sympy Symbols, got {type(s).__name__} {s!r}"
+                    )
         flat = [s for block in self.symbols for s in block]
         if len(set(flat)) != len(flat):
             raise ValueError("symbols: a symbol appears twice")
@@ -95,6 +100,7 @@ class SymbolicGame:
         self.players: tuple[str, ...] = tuple(players)
         self.sizes: tuple[int, ...] = tuple(len(s) for s in self.symbols)
         self._flat = tuple(flat)
+        self._jacobian_mpmath: Callable[..., Any] | None = None
 
     @property
     def all_symbols(self) -> tuple[sp.Symbol, ...]:
@@ -103,19 +109,25 @@ class SymbolicGame:
 
     def vector_field(self) -> sp.Matrix:
         r"""Exact :math:`\xi` as an ``n x 1`` matrix."""
-        rows = [sp.diff(loss, s) for loss, block in zip(self.loss_exprs, self.symbols) for s in block]
+        rows = [
+            sp.diff(loss, s) for loss, block in zip(self.loss_exprs, self.symbols) for s in block
+        ]
         return sp.Matrix(rows)
 
     def jacobian(self) -> sp.Matrix:
         r"""Exact :math:`J = \partial\xi/\partial\theta` (``n x n``)."""
         return self.vector_field().jacobian(sp.Matrix(self._flat))
 
-    def substitution(self, point: Sequence[Any] | Mapping[sp.Symbol, Any]) -> dict[sp.Symbol, sp.Expr]:
+    def substitution(
+        self, point: Sequence[Any] | Mapping[sp.Symbol, Any]
+    ) -> dict[sp.Symbol, sp.Expr]:
         """A substitution dict from a params-like point (exact rationals) or a mapping."""
         if isinstance(point, Mapping):
             return {k: exact(v) for k, v in point.items()}
         if len(point) != len(self.symbols):
-            raise ValueError(f"point: expected {len(self.symbols)} blocks (one per player), got {len(point)}")
+            raise ValueError(
+                f"point: expected {len(self.symbols)} blocks (one per player), got {len(point)}"
+            )
         subs: dict[sp.Symbol, sp.Expr] = {}
         for i, (block, values) in enumerate(zip(self.symbols, point)):
             array = values.detach().cpu().numpy() if isinstance(values, torch.Tensor) else values
@@ -128,18 +140,44 @@ class SymbolicGame:
                 subs[s] = exact(v if isinstance(v, sp.Basic) else float(v))
         return subs
 
-    def jacobian_at(self, point: Sequence[Any] | Mapping[sp.Symbol, Any]) -> sp.Matrix:
-        """The exact Jacobian at a point."""
-        return sp.simplify(self.jacobian().subs(self.substitution(point)))
+    def vector_field_at(self, point: Sequence[Any] | Mapping[sp.Symbol, Any]) -> sp.Matrix:
+        """The exact vector field at a point (params-like values are taken as exact rationals)."""
+        return self.vector_field().subs(self.substitution(point))
 
-    def eigenvalues(self, point: Sequence[Any] | Mapping[sp.Symbol, Any] | None = None) -> dict[sp.Expr, int]:
+    def jacobian_at(self, point: Sequence[Any] | Mapping[sp.Symbol, Any]) -> sp.Matrix:
+        """The exact Jacobian at a point (params-like values are taken as exact rationals)."""
+        return self.jacobian().subs(self.substitution(point))
+
+    def eigenvalues_at(
+        self, point: Sequence[Any] | Mapping[sp.Symbol, Any], *, digits: int = 30
+    ) -> list[complex]:
+        """Eigenvalues of the exact Jacobian at a point, computed with ``digits`` digits.
+
+        The Jacobian expression is evaluated with mpmath at ``digits + 20`` digits at the
+        exact (rational) point and its eigenvalues found by mpmath's QR algorithm: an
+        independent channel from LAPACK's float64 ``eig``, for any size (where
+        :meth:`eigenvalues` needs roots in radicals).
+        """
+        subs = self.substitution(point)
+        if self._jacobian_mpmath is None:
+            self._jacobian_mpmath = sp.lambdify(list(self._flat), self.jacobian(), modules="mpmath")
+        with mpmath.workdps(digits + 20):
+            args = [mpmath.mpmathify(subs.get(s, s).evalf(digits + 20)) for s in self._flat]
+            matrix = mpmath.matrix(self._jacobian_mpmath(*args).tolist())
+            values = mpmath.eig(matrix, left=False, right=False)
+            out = [complex(v) for v in values]
+        return sorted(out, key=lambda z: (round(z.real, 12), round(z.imag, 12)))
+
+    def eigenvalues(
+        self, point: Sequence[Any] | Mapping[sp.Symbol, Any] | None = None
+    ) -> dict[sp.Expr, int]:
         """Exact eigenvalues of ``J`` (with multiplicities), at ``point`` if given."""
         matrix = self.jacobian() if point is None else self.jacobian_at(point)
-        return matrix.eigenvals()  # type: ignore[no-any-return]
+        return matrix.eigenvals()
 
     def equilibria(self, **solve_kwargs: Any) -> list[dict[sp.Symbol, sp.Expr]]:
         r"""Solutions of :math:`\xi(\theta) = 0` found by ``sympy.solve``."""
-        return sp.solve(list(self.vector_field()), list(self._flat), dict=True, **solve_kwargs)  # type: ignore[no-any-return]
+        return sp.solve(list(self.vector_field()), list(self._flat), dict=True, **solve_kwargs)
 
     def to_game(self) -> LambdifiedGame:
         """A numeric :class:`games.Game` computing the same losses with torch."""
@@ -157,7 +195,9 @@ class LambdifiedGame:
     """
 
     def __init__(self, symbolic: SymbolicGame) -> None:
-        extra = set().union(*(e.free_symbols for e in symbolic.loss_exprs)) - set(symbolic.all_symbols)
+        extra = set().union(*(e.free_symbols for e in symbolic.loss_exprs)) - set(
+            symbolic.all_symbols
+        )
         if extra:
             raise ValueError(
                 f"symbolic: the losses have free symbols that are not parameters: "
@@ -167,7 +207,9 @@ class LambdifiedGame:
         self.players = symbolic.players
         self.sizes = symbolic.sizes
         self._functions: list[Callable[..., Any]] = [
-            sp.lambdify(list(symbolic.all_symbols), expr, modules="torch") for expr in symbolic.loss_exprs
+            # evalf: constants such as log(2) become floats (torch's log rejects Python ints)
+            sp.lambdify(list(symbolic.all_symbols), expr.evalf(20), modules="torch")
+            for expr in symbolic.loss_exprs
         ]
 
     def losses(self, params: Params) -> tuple[torch.Tensor, ...]:

@@ -1,0 +1,97 @@
+"""The ``gamedyn`` command line.
+
+``gamedyn report`` is the main job.  For now it prints the canonical small facts: the
+Jacobian and eigenvalues of the x·y game and of the Dirac-GAN with each regulariser at
+their equilibria; later issues grow it into the full report folder.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+import torch
+
+import games
+
+
+class _Parser(argparse.ArgumentParser):
+    """An argparse parser whose errors are one line and exit code 2 (no usage dump)."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"gamedyn: error: {message}\n")
+
+
+def _format_complex(z: complex) -> str:
+    re = 0.0 if abs(z.real) < 5e-13 else z.real
+    im = 0.0 if abs(z.imag) < 5e-13 else z.imag
+    if im == 0.0:
+        return f"{re:+.4f}"
+    return f"{re:+.4f}{im:+.4f}i"
+
+
+def _demo_games() -> list[tuple[str, object]]:
+    return [
+        ("x·y game  (l_x = x y, l_y = -x y)", games.Bilinear.xy()),
+        ("Dirac-GAN, standard loss, unregularised", games.DiracGAN("standard")),
+        ("Dirac-GAN, non-saturating loss", games.DiracGAN("non_saturating")),
+        ("Dirac-GAN, WGAN loss", games.DiracGAN("wgan")),
+        ("Dirac-GAN, R1 penalty (gamma = 1)", games.DiracGAN("standard", "r1", gamma=1.0)),
+        ("Dirac-GAN, R1 penalty (gamma = 0.3)", games.DiracGAN("standard", "r1", gamma=0.3)),
+        (
+            "Dirac-GAN, instance noise (sigma = 0.5)",
+            games.DiracGAN("standard", "instance_noise", noise_std=0.5),
+        ),
+        ("Dirac-GAN, WGAN-GP (gamma = 1)", games.DiracGAN("wgan", "wgan_gp", gamma=1.0)),
+    ]
+
+
+def _report(args: argparse.Namespace) -> int:
+    print("gamedyn report: game Jacobians J = d xi / d theta at the equilibrium (float64)")
+    print("continuous-time stable iff every eigenvalue has Re > 0\n")
+    for title, game in _demo_games():
+        equilibrium = game.equilibrium()  # type: ignore[attr-defined]
+        J = games.jacobian(game, equilibrium)  # type: ignore[arg-type]
+        values = [complex(v) for v in J.eigenvalues().tolist()]
+        stable = all(v.real > 1e-12 for v in values)
+        print(f"{title}")
+        print(f"  equilibrium {tuple(float(p[0]) for p in equilibrium)}")
+        for k, row in enumerate(J.matrix.tolist()):
+            prefix = "  J = [" if k == 0 else "      ["
+            print(prefix + "  ".join(f"{v:+.4f}" for v in row) + "]")
+        print(
+            f"  eigenvalues {', '.join(_format_complex(v) for v in values)}  ->  "
+            f"{'locally stable' if stable else 'not asymptotically stable'} for the flow\n"
+        )
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``gamedyn`` command."""
+    parser = _Parser(
+        prog="gamedyn", description="Training dynamics of differentiable games, GANs first."
+    )
+    parser.add_argument(
+        "--version",
+        action="version",
+        version=f"gamedyn {games.__version__} (torch {torch.__version__})",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    report = sub.add_parser("report", help="run the canonical studies and print their results")
+    report.set_defaults(func=_report)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``gamedyn`` console command; returns the exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if getattr(args, "func", None) is None:
+        parser.print_help()
+        return 0
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
