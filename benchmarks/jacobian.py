@@ -82,26 +82,29 @@ def main() -> None:
     print(header)
     print("|---|---|---|---|---|---|---|")
     for target in args.sizes:
-        game = MLPGame(hidden_for(target))
-        params = game.params(torch.float64)
-        n = sum(game.sizes)
-        vector_field(game, params)
-        t_xi, _ = timed(lambda: vector_field(game, params), 30)  # noqa: B023
-        jacobian(game, params)  # warm-up (vmap tracing)
-        t_ours, ours = timed(lambda: jacobian(game, params).matrix, args.repeats)  # noqa: B023
-        rows = [("gamedyn.jacobian", t_ours, ours)]
-        rows.append(("autograd.grad row loop", *timed(lambda: row_loop(game, params), 1)))  # noqa: B023
-        if n <= args.functional_max_n:
-            rows.append(
-                ("autograd.functional.jacobian", *timed(lambda: functional(game, params), 1))
-            )  # noqa: B023
-        for name, t, result in rows:
-            diff = float((result - ours).abs().max())  # type: ignore[operator]
-            print(
-                f"| {n} | {t_xi * 1e3:.2f} | {name} | {t:.2f} | {t / t_ours:.2f} | "
-                f"{t / (n * t_xi):.2f} | {diff:.1e} |",
-                flush=True,
-            )
+        measure(target, args)
+
+
+def measure(target: int, args: argparse.Namespace) -> None:
+    """Time every method at about ``target`` parameters and print one table row each."""
+    game = MLPGame(hidden_for(target))
+    params = game.params(torch.float64)
+    n = sum(game.sizes)
+    vector_field(game, params)
+    t_xi, _ = timed(lambda: vector_field(game, params), 30)
+    jacobian(game, params)  # warm-up (vmap tracing)
+    t_ours, ours = timed(lambda: jacobian(game, params).matrix, args.repeats)
+    rows = [("gamedyn.jacobian", t_ours, ours)]
+    rows.append(("autograd.grad row loop", *timed(lambda: row_loop(game, params), 1)))
+    if n <= args.functional_max_n:
+        rows.append(("autograd.functional.jacobian", *timed(lambda: functional(game, params), 1)))
+    for name, t, result in rows:
+        diff = float((result - ours).abs().max())  # type: ignore[operator]
+        print(
+            f"| {n} | {t_xi * 1e3:.2f} | {name} | {t:.2f} | {t / t_ours:.2f} | "
+            f"{t / (n * t_xi):.2f} | {diff:.1e} |",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":
