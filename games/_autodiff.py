@@ -258,9 +258,11 @@ class BlockJacobian:
 
 
 def _default_chunk(n: int) -> int:
-    # Measured on 2 CPU cores (benchmarks/jacobian.py): small chunks keep the vmapped
-    # backward cheap and avoid allocator page faults on large batches.
-    return max(1, min(n, 32))
+    # Measured on 2 CPU cores (benchmarks/jacobian.py): 32 rows per batch is best up to
+    # n ~ 2,000; beyond, large batches make glibc's allocator page-fault (at n = 8,000,
+    # chunks of 32-64 spent more time in the kernel than computing: 60 s against 20 s
+    # with chunks of 8).  Keep chunk * n <= 64,000.
+    return max(1, min(n, 32, max(4, 64_000 // max(n, 1))))
 
 
 def jacobian(
@@ -286,7 +288,8 @@ def jacobian(
     dtype : torch.dtype or None
         Compute in this dtype (float64 by default); ``None`` keeps the params' dtype.
     chunk_size : int, optional
-        Rows computed per vectorised batch (default: ``min(n, 32)``).
+        Rows computed per vectorised batch (default: 32, fewer above n = 2,000 so that
+        ``chunk_size * n <= 64,000``; see ``docs/benchmarks.md``).
 
     Returns
     -------
@@ -358,7 +361,8 @@ def jvp(game: Game, params: Sequence[torch.Tensor], tangents: Sequence[torch.Ten
     params, tangents = _validated_pair(game, params, tangents, "tangents")
     theta = flatten_params(params).detach()
     out = _func_jvp(field_function(game), (theta,), (flatten_params(tangents).detach(),))[1]
-    return unflatten_params(game, out.detach())
+    # forward-mode AD can promote tangents of 0-d scalars to float64 (torch 2.13)
+    return unflatten_params(game, out.detach().to(theta.dtype))
 
 
 def vjp(game: Game, params: Sequence[torch.Tensor], cotangents: Sequence[torch.Tensor]) -> Params:

@@ -36,8 +36,14 @@ _ALIASES = {"minimax": "standard", "saturating": "standard", "ns": "non_saturati
 def _f_torch(loss: str) -> Callable[[torch.Tensor], torch.Tensor]:
     if loss == "wgan":
         return lambda t: t
-    # f(t) = -log(1 + exp(-t)) = log sigmoid(t), computed stably
-    return torch.nn.functional.logsigmoid
+
+    # f(t) = -log(1 + exp(-t)) = -softplus(-t), computed stably.  (logsigmoid's
+    # forward-over-reverse derivative fails in float32 in torch 2.13: its backward's
+    # JVP decomposition mixes dtypes.)
+    def f(t: torch.Tensor) -> torch.Tensor:
+        return -torch.nn.functional.softplus(-t)
+
+    return f
 
 
 def _f_sympy(loss: str) -> Callable[[Any], Any]:
@@ -143,19 +149,21 @@ class DiracGAN:
         return value, generator
 
     def losses(self, params: Params) -> tuple[torch.Tensor, ...]:
-        theta, psi = params[0][0], params[1][0]
+        # 1-element slices, not 0-d scalars: under forward-mode AD, torch 2.13 promotes
+        # (0-d tensor op Python float) tangents to float64
+        theta, psi = params[0], params[1]
         f = _f_torch(self.loss)
         gen = self._generator_torch(f)
         weights = torch.as_tensor(self._weights, dtype=theta.dtype, device=theta.device)
 
         def expectation(values: list[torch.Tensor]) -> torch.Tensor:
-            return (weights * torch.stack(values)).sum()
+            return (weights * torch.cat(values)).sum()
 
         sigma = self.noise_std if self.regularizer == "instance_noise" else 0.0
         value, generator = self._value(
             theta, psi, f, gen, expectation, sigma, [float(z) for z in self._nodes]
         )
-        return generator, -value + self._penalty_torch(psi)
+        return generator.reshape(()), (-value + self._penalty_torch(psi)).reshape(())
 
     def _generator_torch(
         self, f: Callable[[torch.Tensor], torch.Tensor]

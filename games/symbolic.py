@@ -214,7 +214,8 @@ class LambdifiedGame:
 
     def losses(self, params: Params) -> tuple[torch.Tensor, ...]:
         flat = torch.cat([p.reshape(-1) for p in params])
-        scalars = list(flat.unbind())
+        # 1-element slices, not 0-d scalars (see games.dirac: forward-mode AD dtype bug)
+        scalars = list(flat.split(1))
         out = []
         for fn in self._functions:
             value = fn(*scalars)
