@@ -43,8 +43,8 @@ def func_jvp(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """``torch.func.jvp`` with the tangent cast back to the primal's dtype (forward-mode AD
     in torch 2.13 can promote tangents of 0-d scalars to float64)."""
-    value, tangent = _torch_jvp(fn, primals, tangents)
-    return value, tangent.to(primals[0].dtype)
+    result = _torch_jvp(fn, primals, tangents)
+    return result[0], result[1].to(primals[0].dtype)
 
 
 def _pair(
