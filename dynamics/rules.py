@@ -13,8 +13,7 @@ import torch
 from torch.func import jvp as _torch_jvp
 from torch.func import vjp as func_vjp
 
-from games import Game, Params, flatten_params
-from games._autodiff import _player_gradient_function
+from games import Game, Params, field_function, flatten_params
 
 from ._base import RuleState, StepSize, UpdateRule, expand_per_player, per_player
 
@@ -132,7 +131,7 @@ class AlternatingGD(UpdateRule):
         etas = self.step_sizes(game, state.t)
         starts = [sum(game.sizes[:i]) for i in range(len(game.sizes))]
         for i in self._plan(game):
-            grad_i = _player_gradient_function(game, i)(theta)
+            grad_i = field_function(game, player=i)(theta)
             lo, hi = starts[i], starts[i] + game.sizes[i]
             theta = torch.cat([theta[:lo], theta[lo:hi] - etas[i] * grad_i, theta[hi:]])
         return theta, ()

@@ -22,7 +22,7 @@ from torch.func import vmap
 
 from games import Game, Params, field_function, flatten_params, unflatten_params, validate_params
 
-from ._base import RuleState, UpdateRule
+from ._base import RuleState, UpdateRule, expand_per_player, per_player
 
 __all__ = ["Divergence", "FlowResult", "Trajectory", "flow", "run", "run_batched"]
 
@@ -162,8 +162,6 @@ def run(
 
     record(0, params)
     divergence = None
-    with torch.no_grad():
-        pass
     for t in range(1, steps + 1):
         new_params, new_state = rule.step(game, params, state)
         new_params = tuple(p.detach() for p in new_params)
@@ -297,8 +295,6 @@ def flow(
     field = field_function(game)
     scales = torch.ones_like(theta0)
     if timescales is not None:
-        from ._base import expand_per_player, per_player
-
         scales = expand_per_player(
             per_player(timescales, len(game.sizes), "timescales", low=0.0), game, theta0
         )

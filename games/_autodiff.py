@@ -80,8 +80,13 @@ def _field_from_losses_func(game: Game, params: Params) -> tuple[torch.Tensor, .
     return tuple(parts)
 
 
-def field_function(game: Game) -> Callable[[torch.Tensor], torch.Tensor]:
+def field_function(
+    game: Game, player: int | str | None = None
+) -> Callable[[torch.Tensor], torch.Tensor]:
     """The game's vector field as a pure function of the flat vector ``theta``.
+
+    With ``player=i``, only player ``i``'s block :math:`\\nabla_{\\theta_i}\\ell_i(\\theta)`
+    (only that loss is differentiated).
 
     The returned function composes with :mod:`torch.func` transforms (``jacrev``,
     ``jvp``, ``vmap``), so it is what Jacobians and update-rule linearisations build on.
@@ -95,6 +100,11 @@ def field_function(game: Game) -> Callable[[torch.Tensor], torch.Tensor]:
     >>> xi(torch.tensor([1.0, 2.0], dtype=torch.float64))
     tensor([ 2., -1.], dtype=torch.float64)
     """
+
+    if player is not None:
+        return _player_gradient_function(
+            game, _resolve_player(player, tuple(game.players), "player")
+        )
 
     def xi(theta: torch.Tensor) -> torch.Tensor:
         return torch.cat(_field_from_losses_func(game, tuple(torch.split(theta, list(game.sizes)))))
