@@ -283,7 +283,7 @@ def flow(
     >>> from games import Bilinear, as_params
     >>> from dynamics import flow
     >>> sol = flow(Bilinear.xy(), as_params(Bilinear.xy(), [[1.0], [0.0]]), (0.0, 3.14159265))
-    >>> [round(v, 6) for v in sol.theta[-1]]
+    >>> [round(float(v), 6) + 0.0 for v in sol.theta[-1]]
     [-1.0, 0.0]
     """
     params = validate_params(game, params0, name="params0")
