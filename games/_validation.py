@@ -8,21 +8,24 @@ import numpy as np
 import torch
 
 
-def as_matrix(
-    value: object, name: str, *, shape: tuple[int | None, int | None] | None = None
-) -> torch.Tensor:
-    """A finite 2-D float64 CPU tensor, or a clear error naming ``name``."""
+def _float64(value: object, name: str, expected: str) -> torch.Tensor:
+    """``value`` as a detached float64 CPU tensor, or a TypeError naming ``name``."""
     try:
         tensor = torch.as_tensor(
             np.asarray(value, dtype=np.float64) if not isinstance(value, torch.Tensor) else value
         )
     except (TypeError, ValueError) as exc:
-        raise TypeError(
-            f"{name}: expected a 2-D array of numbers, got {type(value).__name__}"
-        ) from exc
+        raise TypeError(f"{name}: expected {expected}, got {type(value).__name__}") from exc
     if not (tensor.is_floating_point() or tensor.dtype in (torch.int32, torch.int64)):
-        raise TypeError(f"{name}: expected a real 2-D array, got dtype {tensor.dtype}")
-    tensor = tensor.detach().to(dtype=torch.float64, device="cpu")
+        raise TypeError(f"{name}: expected {expected}, got dtype {tensor.dtype}")
+    return tensor.detach().to(dtype=torch.float64, device="cpu")
+
+
+def as_matrix(
+    value: object, name: str, *, shape: tuple[int | None, int | None] | None = None
+) -> torch.Tensor:
+    """A finite 2-D float64 CPU tensor, or a clear error naming ``name``."""
+    tensor = _float64(value, name, "a 2-D array of numbers")
     if tensor.dim() != 2:
         raise ValueError(f"{name}: expected a 2-D matrix, got shape {tuple(tensor.shape)}")
     if shape is not None:
@@ -43,15 +46,7 @@ def as_vector(value: object, name: str, *, size: int) -> torch.Tensor:
     """A finite 1-D float64 CPU tensor of ``size`` values (``None`` gives zeros)."""
     if value is None:
         return torch.zeros(size, dtype=torch.float64)
-    try:
-        tensor = torch.as_tensor(
-            np.asarray(value, dtype=np.float64) if not isinstance(value, torch.Tensor) else value
-        )
-    except (TypeError, ValueError) as exc:
-        raise TypeError(
-            f"{name}: expected a 1-D array of {size} numbers, got {type(value).__name__}"
-        ) from exc
-    tensor = tensor.detach().to(dtype=torch.float64, device="cpu")
+    tensor = _float64(value, name, f"a 1-D array of {size} numbers")
     if tensor.dim() == 0 and size == 1:
         tensor = tensor.reshape(1)
     if tensor.dim() != 1 or tensor.numel() != size:
