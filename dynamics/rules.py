@@ -23,6 +23,7 @@ __all__ = [
     "SGA",
     "Adam",
     "AlternatingGD",
+    "BestResponseGD",
     "Consensus",
     "Extragradient",
     "LookAhead",
@@ -596,3 +597,56 @@ class LOLA(LookAhead):
             xi - self.alpha * self._adjustment(game, theta, xi) - self.alpha * torch.cat(shaping)
         )
         return theta - self.eta(game, state.t, theta) * direction, ()
+
+
+class BestResponseGD(UpdateRule):
+    r"""One player plays a best response, the others take a gradient step against it.
+
+    Each step: :math:`\theta_i \leftarrow \mathrm{BR}_i(\theta)` for the ``inner`` player, then
+    :math:`\theta_{-i} \leftarrow \theta_{-i} - D_{-i}\,\xi_{-i}(\theta)` at the new
+    :math:`\theta_i`.  With the discriminator inner this is the min–max order of
+    Goodfellow et al. (2014) (training converges to the data); with the generator inner,
+    the max–min order, whose generator jumps to the discriminator's favourite point
+    (non-equilibrium mode collapse).
+
+    Parameters
+    ----------
+    lr : step size (the inner player's entry is ignored)
+    inner : int
+        The player who best-responds.
+    best_response : callable
+        ``best_response(params) -> tensor``: the inner player's new flat parameters,
+        e.g. :meth:`games.FunctionSpaceGAN.discriminator_best_response`.
+    """
+
+    def __init__(
+        self, lr: StepSize, inner: int, best_response: Callable[[Params], torch.Tensor]
+    ) -> None:
+        super().__init__(lr)
+        if isinstance(inner, bool) or not isinstance(inner, int) or inner < 0:
+            raise ValueError(f"inner: expected a player index, got {inner!r}")
+        if not callable(best_response):
+            raise TypeError(
+                f"best_response: expected a callable params -> tensor, got {type(best_response).__name__}"
+            )
+        self.inner, self.best_response = inner, best_response
+
+    def init(self, game: Game, params: Params) -> RuleState:
+        if self.inner >= len(game.sizes):
+            raise ValueError(
+                f"inner: player {self.inner} out of range for {len(game.sizes)} players"
+            )
+        return super().init(game, params)
+
+    def flat_step(
+        self, game: Game, theta: torch.Tensor, state: RuleState
+    ) -> tuple[torch.Tensor, tuple[torch.Tensor, ...]]:
+        sizes = list(game.sizes)
+        parts = list(torch.split(theta, sizes))
+        parts[self.inner] = self.best_response(tuple(parts)).to(theta)
+        theta = torch.cat(parts)
+        eta = self.eta(game, state.t, theta)
+        lo = sum(sizes[: self.inner])
+        mask = torch.ones_like(theta)
+        mask[lo : lo + sizes[self.inner]] = 0.0
+        return theta - mask * eta * self.field(game)(theta), ()

@@ -21,6 +21,20 @@ from ._autodiff import (
 from ._protocol import Game, Params, as_params, random_params, validate_params
 from .checks import check_game
 from .dirac import DiracGAN
+from .function_space import (
+    FunctionSpaceGAN,
+    GeneratorFunctionSpaceGAN,
+    Grid,
+    gaussian_mixture_density,
+    generator_best_response,
+    jsd,
+    kl,
+    optimal_discriminator,
+    reverse_kl,
+    temperature_density,
+    validate_density,
+    virtual_training_criterion,
+)
 from .modules import FlatModule
 from .quadratic import Bilinear, Quadratic
 from .symbolic import LambdifiedGame, SymbolicGame
@@ -32,7 +46,10 @@ __all__ = [
     "BlockJacobian",
     "DiracGAN",
     "FlatModule",
+    "FunctionSpaceGAN",
     "Game",
+    "GeneratorFunctionSpaceGAN",
+    "Grid",
     "JacobianOperator",
     "LambdifiedGame",
     "Params",
@@ -42,11 +59,20 @@ __all__ = [
     "check_game",
     "field_function",
     "flatten_params",
+    "gaussian_mixture_density",
+    "generator_best_response",
     "jacobian",
+    "jsd",
     "jvp",
+    "kl",
+    "optimal_discriminator",
     "random_params",
+    "reverse_kl",
+    "temperature_density",
     "unflatten_params",
+    "validate_density",
     "validate_params",
     "vector_field",
+    "virtual_training_criterion",
     "vjp",
 ]

@@ -1,0 +1,619 @@
+r"""GANs in function space: the pdf-space game and the generator-function-space game.
+
+A :class:`Grid` discretises the domain (1-D or 2-D) with explicit quadrature weights
+:math:`w_k`; a *density* on it is a vector of values :math:`p_k = p(x_k) \ge 0` with
+:math:`\sum_k w_k p_k = 1`.  Integrals are quadratures: :math:`\mathbb{E}_p f = \sum_k w_k p_k f(x_k)`.
+
+:class:`FunctionSpaceGAN` plays the GAN directly on densities: the generator *is* the
+density :math:`p_g` (softmax logits, or the raw density values) and the discriminator is
+one logit per grid point.  Its value is linear in :math:`p_g`, so at the equilibrium
+:math:`p_g = p_\text{data}, D = \tfrac12` the generator's own Jacobian block is exactly
+zero: nothing holds the generator in place.
+
+:class:`GeneratorFunctionSpaceGAN` makes the generator a function :math:`G(z)` given by
+its values at latent quadrature points (a pushforward of the latent distribution) and the
+discriminator a small parametric function of :math:`x` (Gaussian radial features).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import sympy as sp
+import torch
+
+from ._protocol import Params
+from ._validation import as_nonnegative, as_positive_int, choice
+from .symbolic import SymbolicGame, exact
+
+__all__ = [
+    "FunctionSpaceGAN",
+    "GeneratorFunctionSpaceGAN",
+    "Grid",
+    "gaussian_mixture_density",
+    "generator_best_response",
+    "jsd",
+    "kl",
+    "optimal_discriminator",
+    "reverse_kl",
+    "temperature_density",
+    "validate_density",
+    "virtual_training_criterion",
+]
+
+LOSSES = ("minimax", "non_saturating", "mle", "wgan", "least_squares")
+
+
+@dataclass(frozen=True)
+class Grid:
+    """A discretised domain: points ``(m, d)`` and quadrature weights ``(m,)`` (float64).
+
+    Build one with :meth:`line` (1-D) or :meth:`plane` (2-D); midpoint rule, so every
+    weight is the cell's length (area) and the weights sum to the domain's size.
+    """
+
+    points: torch.Tensor
+    weights: torch.Tensor
+    shape: tuple[int, ...]
+
+    def __post_init__(self) -> None:
+        if (
+            self.points.dim() != 2
+            or self.weights.dim() != 1
+            or self.points.shape[0] != self.weights.shape[0]
+        ):
+            raise ValueError(
+                f"points/weights: expected (m, d) points and m weights, got {tuple(self.points.shape)} "
+                f"and {tuple(self.weights.shape)}"
+            )
+        if not bool((self.weights > 0).all()):
+            raise ValueError("weights: expected positive quadrature weights")
+
+    @classmethod
+    def line(cls, low: float, high: float, size: int) -> Grid:
+        """``size`` cell midpoints of [low, high], each weighted by the cell length."""
+        size = as_positive_int(size, "size")
+        if not (math.isfinite(low) and math.isfinite(high) and high > low):
+            raise ValueError(f"low, high: expected finite low < high, got {low!r}, {high!r}")
+        width = (high - low) / size
+        x = low + width * (torch.arange(size, dtype=torch.float64) + 0.5)
+        return cls(x[:, None], torch.full((size,), width, dtype=torch.float64), (size,))
+
+    @classmethod
+    def plane(
+        cls, xlim: tuple[float, float], ylim: tuple[float, float], size: tuple[int, int]
+    ) -> Grid:
+        """A ``size[0] x size[1]`` grid of cell midpoints of a rectangle (row-major, x slowest)."""
+        gx, gy = cls.line(xlim[0], xlim[1], size[0]), cls.line(ylim[0], ylim[1], size[1])
+        xx, yy = torch.meshgrid(gx.points[:, 0], gy.points[:, 0], indexing="ij")
+        points = torch.stack([xx.reshape(-1), yy.reshape(-1)], 1)
+        weights = (gx.weights[:, None] * gy.weights[None, :]).reshape(-1)
+        return cls(points, weights, (size[0], size[1]))
+
+    @property
+    def size(self) -> int:
+        """Number of grid points m."""
+        return int(self.weights.shape[0])
+
+    @property
+    def dim(self) -> int:
+        """Dimension d of the domain."""
+        return int(self.points.shape[1])
+
+    def integrate(self, values: torch.Tensor) -> torch.Tensor:
+        r""":math:`\sum_k w_k f_k` for values on the grid."""
+        return (self.weights.to(values) * values).sum(-1)
+
+    def normalize(self, values: object) -> torch.Tensor:
+        """Scale non-negative values into a density on this grid."""
+        tensor = torch.as_tensor(np.asarray(values, dtype=np.float64))
+        if (
+            tensor.shape != (self.size,)
+            or bool((tensor < 0).any())
+            or not bool(torch.isfinite(tensor).all())
+        ):
+            raise ValueError(
+                f"values: expected {self.size} finite non-negative values, got shape {tuple(tensor.shape)}"
+            )
+        mass = float(self.integrate(tensor))
+        if mass <= 0:
+            raise ValueError("values: expected some positive mass to normalise")
+        return tensor / mass
+
+
+def validate_density(
+    p: object, grid: Grid, name: str = "density", *, atol: float = 1e-8
+) -> torch.Tensor:
+    r"""Check that ``p`` is a density on ``grid``: ``m`` finite values :math:`\ge 0` with :math:`\sum w p = 1`."""
+    if not isinstance(grid, Grid):
+        raise TypeError(f"grid: expected a games.Grid, got {type(grid).__name__}")
+    try:
+        tensor = torch.as_tensor(
+            p if isinstance(p, torch.Tensor) else np.asarray(p, dtype=np.float64)
+        )
+    except (TypeError, ValueError) as exc:
+        raise TypeError(
+            f"{name}: expected an array of {grid.size} numbers, got {type(p).__name__}"
+        ) from exc
+    tensor = tensor.detach().to(torch.float64)
+    if tuple(tensor.shape) == grid.shape:  # a 2-D grid's density may come as an image
+        tensor = tensor.reshape(-1)
+    if tensor.shape != (grid.size,):
+        raise ValueError(
+            f"{name}: expected {grid.size} values (one per grid point, grid shape {grid.shape}), got shape {tuple(tensor.shape)}"
+        )
+    if not bool(torch.isfinite(tensor).all()):
+        raise ValueError(f"{name}: expected finite values, found NaN or Inf")
+    if bool((tensor < 0).any()):
+        raise ValueError(
+            f"{name}: expected non-negative values, minimum is {float(tensor.min()):.3g}"
+        )
+    mass = float(grid.integrate(tensor))
+    if abs(mass - 1.0) > atol:
+        raise ValueError(
+            f"{name}: expected a density integrating to 1 on the grid (sum of w * p), got {mass:.6g}"
+        )
+    return tensor
+
+
+# -- ready-made densities ---------------------------------------------------------------
+
+
+def gaussian_mixture_density(
+    grid: Grid,
+    means: Sequence[Sequence[float]] | Sequence[float],
+    stds: Sequence[float] | float,
+    weights: Sequence[float] | None = None,
+) -> torch.Tensor:
+    """A mixture of isotropic Gaussians evaluated on ``grid`` and normalised there."""
+    mu = torch.as_tensor(np.asarray(means, dtype=np.float64))
+    if mu.dim() == 1:
+        mu = mu[:, None] if grid.dim == 1 else mu[None, :]
+    if mu.dim() != 2 or mu.shape[1] != grid.dim:
+        raise ValueError(
+            f"means: expected k means of dimension {grid.dim}, got shape {tuple(mu.shape)}"
+        )
+    k = mu.shape[0]
+    sd = torch.as_tensor(np.broadcast_to(np.asarray(stds, dtype=np.float64), (k,)).copy())
+    if bool((sd <= 0).any()):
+        raise ValueError("stds: expected positive standard deviations")
+    pi = (
+        torch.full((k,), 1.0 / k, dtype=torch.float64)
+        if weights is None
+        else torch.as_tensor(np.asarray(weights, dtype=np.float64))
+    )
+    if pi.shape != (k,) or bool((pi < 0).any()) or float(pi.sum()) <= 0:
+        raise ValueError(f"weights: expected {k} non-negative mixture weights")
+    pi = pi / pi.sum()
+    d2 = ((grid.points[:, None, :] - mu[None]) ** 2).sum(-1)
+    values = (pi * torch.exp(-0.5 * d2 / sd**2) / (2 * math.pi * sd**2) ** (grid.dim / 2)).sum(1)
+    return grid.normalize(values)
+
+
+def temperature_density(grid: Grid | None = None) -> tuple[Grid, torch.Tensor]:
+    """The bimodal summer-temperature example: hot Alice Springs and very cold South Pole.
+
+    Daily summer (December–February) temperatures in °C, modelled as an equal mixture of
+    N(28, 5²) (Alice Springs: mean daily temperature around 28 °C) and N(-28, 4²) (the
+    Amundsen–Scott South Pole station's summer mean is about -28 °C).  Nothing in
+    between: a generator that averages the modes produces temperatures nobody has.
+    Returns the grid (default 200 points on [-50, 50] °C) and the density.
+    """
+    grid = Grid.line(-50.0, 50.0, 200) if grid is None else grid
+    return grid, gaussian_mixture_density(grid, [28.0, -28.0], [5.0, 4.0])
+
+
+# -- theory as functions ----------------------------------------------------------------
+
+
+def optimal_discriminator(p_data: torch.Tensor, p_g: torch.Tensor) -> torch.Tensor:
+    r"""Goodfellow et al.'s :math:`D^*(x) = p_\text{data}(x) / (p_\text{data}(x) + p_g(x))`.
+
+    Where both densities vanish :math:`D^*` is arbitrary; ½ is returned there.
+    """
+    total = p_data + p_g
+    return torch.where(
+        total > 0,
+        p_data / torch.where(total > 0, total, torch.ones_like(total)),
+        torch.full_like(total, 0.5),
+    )
+
+
+def _xlogy(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    return torch.special.xlogy(x, y)
+
+
+def kl(p: torch.Tensor, q: torch.Tensor, grid: Grid) -> torch.Tensor:
+    r""":math:`KL(p\|q) = \sum_k w_k p_k \log(p_k/q_k)` (inf where p > 0 = q)."""
+    return grid.integrate(_xlogy(p, p) - _xlogy(p, q))
+
+
+def reverse_kl(p: torch.Tensor, q: torch.Tensor, grid: Grid) -> torch.Tensor:
+    r""":math:`KL(q\|p)`: the mode-seeking direction."""
+    return kl(q, p, grid)
+
+
+def jsd(p: torch.Tensor, q: torch.Tensor, grid: Grid) -> torch.Tensor:
+    r"""Jensen–Shannon divergence :math:`\tfrac12 KL(p\|m) + \tfrac12 KL(q\|m)`, :math:`m = (p+q)/2` (in nats, at most log 2)."""
+    m = 0.5 * (p + q)
+    return 0.5 * kl(p, m, grid) + 0.5 * kl(q, m, grid)
+
+
+def virtual_training_criterion(p_data: torch.Tensor, p_g: torch.Tensor, grid: Grid) -> torch.Tensor:
+    r""":math:`C(G) = \max_D V(D, G) = \mathbb{E}_\text{data}\log D^* + \mathbb{E}_{p_g}\log(1 - D^*)`.
+
+    Computed directly from :math:`D^*` (not from the identity
+    :math:`C(G) = -\log 4 + 2\,JSD(p_\text{data}\|p_g)`, which the tests check against it).
+    """
+    d_star = optimal_discriminator(p_data, p_g)
+    return grid.integrate(_xlogy(p_data, d_star) + _xlogy(p_g, 1 - d_star))
+
+
+def generator_best_response(discriminator: torch.Tensor, grid: Grid) -> torch.Tensor:
+    r"""The generator's best response to a fixed :math:`D`: all mass on :math:`\arg\max_x D(x)`.
+
+    (For every loss here the generator's loss is :math:`\sum w p_g h(D)` with ``h``
+    decreasing in ``D``.)  A point mass of weight 1 at the first maximiser: the
+    non-equilibrium mode collapse of the max–min order.
+    """
+    k = int(torch.argmax(discriminator))
+    out = torch.zeros(grid.size, dtype=torch.float64)
+    out[k] = 1.0 / float(grid.weights[k])
+    return out
+
+
+# -- the pdf-space game -----------------------------------------------------------------
+
+
+class FunctionSpaceGAN:
+    r"""The GAN played on densities over a grid.
+
+    Players ``("generator", "discriminator")``, each with one parameter per grid point.
+    The discriminator's parameters are logits :math:`d_k`, :math:`D_k = \sigma(d_k)`
+    (for ``wgan`` and ``least_squares`` the raw values :math:`f_k = d_k` are the critic).
+    The generator's parameters are either softmax logits
+    (``generator="softmax"``: :math:`p_g = e^{a} / \sum_j w_j e^{a_j}`, always a density)
+    or the raw density values (``generator="density"``: :math:`p_g = u`, used as is: the
+    value is then exactly linear in :math:`p_g`, and a step of GD keeps
+    :math:`\sum w u` only if the gradient integrates to zero, so the mass is reported,
+    not forced).
+
+    Losses (:math:`\mathbb{E}_p f = \sum_k w_k p_k f_k`):
+
+    - ``minimax``: :math:`V = \mathbb{E}_\text{data}\log D + \mathbb{E}_{p_g}\log(1-D)`, :math:`\ell_D = -V`, :math:`\ell_G = V`;
+    - ``non_saturating``: :math:`\ell_G = -\mathbb{E}_{p_g}\log D`;
+    - ``mle``: :math:`\ell_G = -\tfrac12\mathbb{E}_{p_g} e^{\sigma^{-1}(D)}`;
+    - ``wgan``: :math:`V = \mathbb{E}_\text{data} f - \mathbb{E}_{p_g} f`, with the Lipschitz
+      constraint treated by a one-sided penalty on the grid's finite differences,
+      :math:`\lambda \sum_\text{edges} \max(0, |\Delta f|/|\Delta x| - 1)^2` (``lipschitz_penalty``);
+    - ``least_squares``: :math:`\ell_D = \tfrac12\mathbb{E}_\text{data}(f-1)^2 + \tfrac12\mathbb{E}_{p_g} f^2`, :math:`\ell_G = \tfrac12\mathbb{E}_{p_g}(f-1)^2`.
+
+    Examples
+    --------
+    >>> from games import FunctionSpaceGAN, Grid, gaussian_mixture_density, jacobian
+    >>> grid = Grid.line(-3, 3, 6)
+    >>> game = FunctionSpaceGAN(grid, gaussian_mixture_density(grid, [0.0], 0.7), generator="density")
+    >>> J = jacobian(game, game.equilibrium())
+    >>> float(J.hessian("generator").abs().max())   # no retaining force
+    0.0
+    """
+
+    players: tuple[str, ...] = ("generator", "discriminator")
+
+    def __init__(
+        self,
+        grid: Grid,
+        data: object,
+        loss: str = "minimax",
+        *,
+        generator: str = "softmax",
+        lipschitz_penalty: float = 10.0,
+    ) -> None:
+        if not isinstance(grid, Grid):
+            raise TypeError(f"grid: expected a games.Grid, got {type(grid).__name__}")
+        self.grid = grid
+        self.data = validate_density(data, grid, "data")
+        self.loss = choice(loss, "loss", LOSSES)
+        self.generator = choice(generator, "generator", ("softmax", "density"))
+        self.lipschitz_penalty = as_nonnegative(lipschitz_penalty, "lipschitz_penalty")
+        self.sizes: tuple[int, ...] = (grid.size, grid.size)
+        self._edges = self._grid_edges()
+
+    def _grid_edges(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        index = torch.arange(self.grid.size).reshape(self.grid.shape)
+        pairs = []
+        for axis in range(index.dim()):
+            a = index.narrow(axis, 0, index.shape[axis] - 1).reshape(-1)
+            b = index.narrow(axis, 1, index.shape[axis] - 1).reshape(-1)
+            pairs.append(torch.stack([a, b], 1))
+        edges = torch.cat(pairs) if pairs else torch.zeros(0, 2, dtype=torch.long)
+        lengths = torch.linalg.vector_norm(
+            self.grid.points[edges[:, 1]] - self.grid.points[edges[:, 0]], dim=1
+        )
+        return edges[:, 0], edges[:, 1], lengths
+
+    def density(self, generator_params: torch.Tensor) -> torch.Tensor:
+        """The generator's density :math:`p_g` on the grid from its parameters."""
+        if self.generator == "density":
+            return generator_params
+        w = self.grid.weights.to(generator_params)
+        # p_k = exp(a_k) / sum_j w_j exp(a_j), stably
+        log_mass = torch.logsumexp(generator_params + torch.log(w), dim=-1)
+        return torch.exp(generator_params - log_mass)
+
+    def discriminator(self, discriminator_params: torch.Tensor) -> torch.Tensor:
+        """:math:`D(x_k) = \\sigma(d_k)` (or the critic values for ``wgan``/``least_squares``)."""
+        if self.loss in ("wgan", "least_squares"):
+            return discriminator_params
+        return torch.sigmoid(discriminator_params)
+
+    def losses(self, params: Params) -> tuple[torch.Tensor, ...]:
+        a, d = params
+        w = self.grid.weights.to(a)
+        p_data = self.data.to(a)
+        p_g = self.density(a)
+        logsig = torch.nn.functional.logsigmoid
+        if self.loss == "wgan":
+            value = (w * (p_data - p_g) * d).sum()
+            first, second, lengths = self._edges
+            slope = (d[second] - d[first]).abs() / lengths.to(d)
+            penalty = self.lipschitz_penalty * (torch.relu(slope - 1.0) ** 2).sum()
+            return value, -value + penalty
+        if self.loss == "least_squares":
+            loss_d = 0.5 * (w * p_data * (d - 1) ** 2).sum() + 0.5 * (w * p_g * d**2).sum()
+            return 0.5 * (w * p_g * (d - 1) ** 2).sum(), loss_d
+        value = (w * p_data * logsig(d)).sum() + (w * p_g * logsig(-d)).sum()
+        if self.loss == "minimax":
+            loss_g = (w * p_g * logsig(-d)).sum()
+        elif self.loss == "non_saturating":
+            loss_g = -(w * p_g * logsig(d)).sum()
+        else:  # mle: -1/2 E exp(logit D)
+            loss_g = -0.5 * (w * p_g * torch.exp(d)).sum()
+        return loss_g, -value
+
+    def params_for(self, p_g: object, discriminator: object | None = None) -> Params:
+        """Parameters realising a density :math:`p_g` (and :math:`D`, default ½; critic 0)."""
+        p = validate_density(p_g, self.grid, "p_g")
+        if self.generator == "softmax":
+            if bool((p <= 0).any()):
+                raise ValueError(
+                    "p_g: softmax logits need a strictly positive density; use generator='density'"
+                )
+            a = torch.log(p)
+        else:
+            a = p.clone()
+        if discriminator is None:
+            d = torch.zeros(self.grid.size, dtype=torch.float64)
+            if self.loss == "least_squares":
+                d = torch.full((self.grid.size,), 0.5, dtype=torch.float64)
+        else:
+            D = torch.as_tensor(np.asarray(discriminator, dtype=np.float64)).reshape(-1)
+            if D.shape != (self.grid.size,):
+                raise ValueError(
+                    f"discriminator: expected {self.grid.size} values, got {tuple(D.shape)}"
+                )
+            d = D if self.loss in ("wgan", "least_squares") else torch.logit(D)
+        return a, d
+
+    def discriminator_best_response(
+        self, params: Params, *, max_logit: float = 30.0
+    ) -> torch.Tensor:
+        r"""The discriminator's parameters for :math:`D^* = p_\text{data}/(p_\text{data} + p_g)` at the current :math:`p_g`.
+
+        Logits are clipped to :math:`\pm` ``max_logit`` where :math:`D^*` is 0 or 1.
+        Defined for the logistic losses (minimax, non_saturating, mle).
+        """
+        if self.loss in ("wgan", "least_squares"):
+            raise ValueError(
+                f"loss: the closed-form D* is for the logistic losses, not {self.loss!r}"
+            )
+        d_star = optimal_discriminator(self.data.to(params[0]), self.density(params[0]))
+        return torch.logit(d_star).clamp(-max_logit, max_logit)
+
+    def generator_best_response(self, params: Params, *, floor: float = -60.0) -> torch.Tensor:
+        r"""The generator's parameters for its best response to the current :math:`D`: all mass at :math:`\arg\max D`.
+
+        Raw density: :math:`1/w_k` at the maximiser; softmax: logit 0 there and ``floor``
+        elsewhere (mass :math:`e^{-60}` relative: a point mass to float64 precision).
+        """
+        target = generator_best_response(self.discriminator(params[1]).detach(), self.grid).to(
+            params[0]
+        )
+        if self.generator == "density":
+            return target
+        return torch.where(target > 0, torch.zeros_like(target), torch.full_like(target, floor))
+
+    def equilibrium(
+        self, *, dtype: torch.dtype = torch.float64, device: torch.device | str | None = None
+    ) -> Params:
+        r"""The equilibrium :math:`p_g = p_\text{data}`, :math:`D = \tfrac12` (logit 0; critic 0; LSGAN ½).
+
+        With ``generator="density"`` this is a *constrained* equilibrium: there
+        :math:`\xi_G = w\log(1 - D)` is a multiple of :math:`w`, the normal of the
+        constraint :math:`\sum_k w_k u_k = 1`, so the projected field vanishes while the
+        raw one does not.  With softmax logits it is an ordinary zero of the field.
+        """
+        return tuple(p.to(dtype=dtype, device=device) for p in self.params_for(self.data))
+
+    def point_game(self, k: int) -> SymbolicGame:
+        r"""The exact (sympy) game at grid point ``k`` alone, raw density, minimax loss.
+
+        Symbols ``u`` (:math:`p_g(x_k)`) and ``d`` (the logit); with
+        :math:`w = w_k`, :math:`p = p_\text{data}(x_k)`:
+        :math:`\ell_G = w u \log(1-\sigma(d))`, :math:`\ell_D = -w(p\log\sigma(d) + u\log(1-\sigma(d)))`.
+        The full pdf-space game (raw density, minimax) is the sum of these decoupled games.
+        """
+        u, d = sp.Symbol("u", real=True), sp.Symbol("d", real=True)
+        w, p = exact(float(self.grid.weights[k])), exact(float(self.data[k]))
+        log_sig = -sp.log(1 + sp.exp(-d))
+        log_one_minus = -sp.log(1 + sp.exp(d))
+        return SymbolicGame(
+            [[u], [d]],
+            [w * u * log_one_minus, -w * (p * log_sig + u * log_one_minus)],
+            players=self.players,
+        )
+
+    def __repr__(self) -> str:
+        return f"FunctionSpaceGAN(grid={self.grid.shape}, loss={self.loss!r}, generator={self.generator!r})"
+
+
+# -- the generator-function-space game ----------------------------------------------------
+
+
+class GeneratorFunctionSpaceGAN:
+    r"""The GAN with the generator a function :math:`G(z)` on latent quadrature points.
+
+    The latent distribution is represented by points :math:`z_j` with probabilities
+    :math:`q_j` (default: ``latent_size`` equal-mass quantiles of N(0, 1)); the generator's
+    parameters are the values :math:`G(z_j)` (``latent_size * d`` numbers), so
+    :math:`p_g = \sum_j q_j \delta_{G(z_j)}`.  The discriminator is a small parametric
+    function: :math:`D(x) = \sigma(b + \sum_k c_k \phi_k(x))` with Gaussian radial features
+    :math:`\phi_k(x) = \exp(-|x - \mu_k|^2 / 2s^2)` centred on ``grid``'s points
+    (parameters ``(c, b)``).  The data density is given on ``grid``.
+    Losses: ``minimax`` and ``non_saturating`` as in :class:`FunctionSpaceGAN`.
+
+    Equilibrium mode collapse: the generator that maps every latent point into one mode
+    (``quantile_generator`` of that mode alone) minimises :meth:`criterion` among all
+    generators whose samples stay near that mode (JSD is convex and, restricted to
+    densities supported on mode A, minimal at :math:`p_A`), so every small change of
+    :math:`G` in function space is worse, although covering both modes is better: for two
+    equal, separated modes :math:`C = -\log 4 + \tfrac32\log\tfrac43` against :math:`-\log 4`.
+    """
+
+    players: tuple[str, ...] = ("generator", "discriminator")
+
+    def __init__(
+        self,
+        grid: Grid,
+        data: object,
+        loss: str = "minimax",
+        *,
+        latent_size: int = 16,
+        feature_width: float | None = None,
+        latent_points: object | None = None,
+        latent_probabilities: object | None = None,
+    ) -> None:
+        if not isinstance(grid, Grid):
+            raise TypeError(f"grid: expected a games.Grid, got {type(grid).__name__}")
+        self.grid = grid
+        self.data = validate_density(data, grid, "data")
+        self.loss = choice(loss, "loss", ("minimax", "non_saturating"))
+        if latent_points is None:
+            latent_size = as_positive_int(latent_size, "latent_size")
+            from statistics import NormalDist
+
+            levels = (np.arange(latent_size) + 0.5) / latent_size
+            z = torch.tensor([NormalDist().inv_cdf(float(v)) for v in levels], dtype=torch.float64)
+        else:
+            z = torch.as_tensor(np.asarray(latent_points, dtype=np.float64)).reshape(-1)
+            latent_size = z.numel()
+        if latent_probabilities is None:
+            q = torch.full((latent_size,), 1.0 / latent_size, dtype=torch.float64)
+        else:
+            q = torch.as_tensor(np.asarray(latent_probabilities, dtype=np.float64)).reshape(-1)
+            if q.shape != (latent_size,) or bool((q < 0).any()) or abs(float(q.sum()) - 1) > 1e-8:
+                raise ValueError(
+                    f"latent_probabilities: expected {latent_size} non-negative values summing to 1"
+                )
+        self.latent_points, self.latent_probabilities = z, q
+        spacing = float((grid.points.max(0).values - grid.points.min(0).values).max()) / max(
+            grid.size ** (1 / grid.dim) - 1, 1
+        )
+        self.feature_width = 2.0 * spacing if feature_width is None else float(feature_width)
+        if not self.feature_width > 0:
+            raise ValueError(f"feature_width: expected a positive number, got {feature_width!r}")
+        self.sizes: tuple[int, ...] = (latent_size * grid.dim, grid.size + 1)
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """Radial features :math:`\\phi_k(x)` of points ``x`` (n, d): shape (n, m)."""
+        centres = self.grid.points.to(x)
+        d2 = ((x[:, None, :] - centres[None]) ** 2).sum(-1)
+        return torch.exp(-0.5 * d2 / self.feature_width**2)
+
+    def logits(self, discriminator_params: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        """The discriminator's logits at points ``x`` (n, d)."""
+        return self.features(x) @ discriminator_params[:-1] + discriminator_params[-1]
+
+    def samples(self, generator_params: torch.Tensor) -> torch.Tensor:
+        """The generator's points :math:`G(z_j)`, shape (latent_size, d)."""
+        return generator_params.reshape(-1, self.grid.dim)
+
+    def losses(self, params: Params) -> tuple[torch.Tensor, ...]:
+        g, c = params
+        w, p_data, q = self.grid.weights.to(g), self.data.to(g), self.latent_probabilities.to(g)
+        real = self.logits(c, self.grid.points.to(g))
+        fake = self.logits(c, self.samples(g))
+        logsig = torch.nn.functional.logsigmoid
+        value = (w * p_data * logsig(real)).sum() + (q * logsig(-fake)).sum()
+        loss_g = (q * logsig(-fake)).sum() if self.loss == "minimax" else -(q * logsig(fake)).sum()
+        return loss_g, -value
+
+    def _levels(self) -> torch.Tensor:
+        """The latent quadrature points' CDF levels: midpoints of the cumulative probabilities."""
+        q = self.latent_probabilities
+        return torch.cumsum(q, 0) - 0.5 * q
+
+    def quantile_generator(self, density: object) -> torch.Tensor:
+        r"""Generator parameters pushing the latent points to the quantiles of ``density``.
+
+        :math:`G(z_j) = F^{-1}(u_j)`, with :math:`F` the piecewise-linear CDF of the grid
+        density and :math:`u_j` the latent points' CDF levels: the monotone generator of
+        that distribution (1-D grids).
+        """
+        if self.grid.dim != 1:
+            raise ValueError("quantile_generator: defined for 1-D grids")
+        p = validate_density(density, self.grid, "density")
+        x, w = self.grid.points[:, 0], self.grid.weights
+        edges = torch.cat([x[:1] - w[:1] / 2, x + w / 2])
+        cdf = torch.cat([torch.zeros(1, dtype=torch.float64), torch.cumsum(w * p, 0)])
+        levels = self._levels()
+        index = torch.searchsorted(cdf, levels).clamp(1, len(cdf) - 1)
+        lo, hi = cdf[index - 1], cdf[index]
+        t = (levels - lo) / torch.where(hi > lo, hi - lo, torch.ones_like(hi))
+        return edges[index - 1] + t * (edges[index] - edges[index - 1])
+
+    def pushforward_density(self, generator_params: torch.Tensor) -> torch.Tensor:
+        r"""The generator's distribution binned onto the grid (1-D, linear "cloud-in-cell" binning).
+
+        Each point :math:`G(z_j)` splits its probability :math:`q_j` between the two
+        nearest grid points in proportion to proximity, so the density is continuous and
+        piecewise differentiable in :math:`G`; points beyond the grid go to the end points.
+        """
+        if self.grid.dim != 1:
+            raise ValueError("pushforward_density: defined for 1-D grids")
+        x, w = self.grid.points[:, 0].to(generator_params), self.grid.weights.to(generator_params)
+        m = x.numel()
+        position = (
+            (generator_params - x[0]) / (x[1] - x[0])
+            if m > 1
+            else torch.zeros_like(generator_params)
+        )
+        position = position.clamp(0, m - 1)
+        left = position.floor().clamp(max=m - 2 if m > 1 else 0)
+        frac = position - left
+        q = self.latent_probabilities.to(generator_params)
+        mass = torch.zeros(m, dtype=generator_params.dtype, device=generator_params.device)
+        mass = mass.index_add(0, left.long(), q * (1 - frac))
+        if m > 1:
+            mass = mass.index_add(0, left.long() + 1, q * frac)
+        return mass / w
+
+    def criterion(self, generator_params: torch.Tensor) -> torch.Tensor:
+        r"""The generator's objective with the discriminator at its best response:
+        :math:`C(G) = \max_D V(D, G) = -\log 4 + 2\,JSD(p_\text{data}\|G_\#p_z)`, on the grid."""
+        return virtual_training_criterion(
+            self.data, self.pushforward_density(generator_params), self.grid
+        )
+
+    def collapsed(self, point: Sequence[float]) -> torch.Tensor:
+        """Generator parameters with every latent point mapped to ``point`` (full collapse)."""
+        x = torch.as_tensor(np.asarray(point, dtype=np.float64)).reshape(-1)
+        if x.shape != (self.grid.dim,):
+            raise ValueError(f"point: expected {self.grid.dim} coordinates, got {tuple(x.shape)}")
+        return x.repeat(self.latent_probabilities.numel())
+
+    def __repr__(self) -> str:
+        return f"GeneratorFunctionSpaceGAN(grid={self.grid.shape}, latent={self.latent_probabilities.numel()}, loss={self.loss!r})"
