@@ -1,1 +1,41 @@
-"""analyses (placeholder package; see the open issues)."""
+"""analyses: what we learn from a game.
+
+Spectra (dense, matrix-free, per player, exact), fixed points and their classification,
+stability regions and two-timescale studies; the ``gamedyn`` command line.
+"""
+
+from .spectra import (
+    Spectrum,
+    eigenvalues,
+    hessian_eigenvalues,
+    jacobian_operator,
+    symbolic_eigenvalues,
+    top_eigenvalues,
+)
+from .stability import (
+    Classification,
+    StabilityRegion,
+    classify,
+    find_fixed_points,
+    max_stable_step,
+    stability_region,
+    step_size_bounds,
+    two_timescale,
+)
+
+__all__ = [
+    "Classification",
+    "Spectrum",
+    "StabilityRegion",
+    "classify",
+    "eigenvalues",
+    "find_fixed_points",
+    "hessian_eigenvalues",
+    "jacobian_operator",
+    "max_stable_step",
+    "stability_region",
+    "step_size_bounds",
+    "symbolic_eigenvalues",
+    "top_eigenvalues",
+    "two_timescale",
+]

@@ -1,0 +1,210 @@
+r"""Spectra of a game's Jacobian at a point: dense, matrix-free (ARPACK), per player, exact.
+
+The matrix-free paths wrap :class:`games.JacobianOperator` (the vector field's graph is
+built once at the point and reused for every product) in a
+:class:`scipy.sparse.linalg.LinearOperator`; no ``n x n`` matrix is ever allocated.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse.linalg as sla
+import torch
+
+from games import Game, JacobianOperator, SymbolicGame, jacobian, validate_params
+
+__all__ = [
+    "Spectrum",
+    "eigenvalues",
+    "hessian_eigenvalues",
+    "jacobian_operator",
+    "symbolic_eigenvalues",
+    "top_eigenvalues",
+]
+
+WHICH = {"magnitude": "LM", "imaginary": "LI", "smallest_real": "SR", "largest_real": "LR"}
+
+
+@dataclass(frozen=True)
+class Spectrum:
+    """Eigenvalues and how they were obtained.
+
+    Attributes
+    ----------
+    values : numpy.ndarray
+        Complex eigenvalues, sorted by decreasing magnitude.
+    products : int
+        Matrix-vector products used (0 for dense).
+    method : str
+        ``"dense"``, ``"arpack"`` or ``"lanczos"``.
+    """
+
+    values: np.ndarray
+    products: int
+    method: str
+
+
+def _sorted(values: np.ndarray) -> np.ndarray:
+    values = np.asarray(values, dtype=complex)
+    return values[np.lexsort((values.imag, values.real, -np.abs(values)))]
+
+
+def eigenvalues(game: Game, params: Sequence[torch.Tensor]) -> Spectrum:
+    """All eigenvalues of the dense float64 Jacobian (LAPACK), for small games.
+
+    Examples
+    --------
+    >>> from games import Bilinear
+    >>> from analyses import eigenvalues
+    >>> game = Bilinear.xy()
+    >>> eigenvalues(game, game.equilibrium()).values
+    array([0.-1.j, 0.+1.j])
+    """
+    values = jacobian(game, params).eigenvalues().cpu().numpy()
+    return Spectrum(_sorted(values), 0, "dense")
+
+
+def jacobian_operator(
+    game: Game,
+    params: Sequence[torch.Tensor],
+    *,
+    transpose: bool = False,
+    dtype: torch.dtype = torch.float64,
+) -> tuple[sla.LinearOperator, JacobianOperator]:
+    r"""A scipy ``LinearOperator`` for :math:`J` (or :math:`J^\top`), and the torch operator behind it.
+
+    ``J^T`` has the same spectrum and its product is one backward pass (cheaper than
+    :math:`Jv`'s double-VJP); the eigenvalue routines use it by default.
+    """
+    op = JacobianOperator(game, params, dtype=dtype)
+    device = op.device
+
+    def apply(v: np.ndarray, fn: object) -> np.ndarray:
+        vector = torch.as_tensor(np.ascontiguousarray(v).reshape(-1), dtype=dtype, device=device)
+        if np.iscomplexobj(v):
+            re = fn(torch.as_tensor(np.real(v).reshape(-1).copy(), dtype=dtype, device=device))  # type: ignore[operator]
+            im = fn(torch.as_tensor(np.imag(v).reshape(-1).copy(), dtype=dtype, device=device))  # type: ignore[operator]
+            return re.cpu().numpy() + 1j * im.cpu().numpy()
+        return fn(vector).cpu().numpy()  # type: ignore[operator,no-any-return]
+
+    forward = op.rmatvec if transpose else op.matvec
+    backward = op.matvec if transpose else op.rmatvec
+    linear = sla.LinearOperator(
+        (op.n, op.n),
+        matvec=lambda v: apply(v, forward),
+        rmatvec=lambda v: apply(v, backward),
+        dtype=np.float64,
+    )
+    return linear, op
+
+
+def top_eigenvalues(
+    game: Game,
+    params: Sequence[torch.Tensor],
+    k: int = 6,
+    *,
+    which: str = "magnitude",
+    tol: float = 1e-6,
+    maxiter: int | None = None,
+    seed: int = 0,
+) -> Spectrum:
+    r"""The top-``k`` eigenvalues of :math:`J`, matrix-free (ARPACK's implicitly restarted Arnoldi).
+
+    Parameters
+    ----------
+    game, params
+        The game and the point.
+    k : int
+        How many eigenvalues (``k < n - 1``).
+    which : {'magnitude', 'imaginary', 'largest_real', 'smallest_real'}
+        Largest magnitude, largest imaginary part in absolute value (for the real
+        Jacobian these come in conjugate pairs), largest or smallest real part
+        (the last needs many more products: ARPACK converges slowly to interior ends).
+    tol : float
+        ARPACK's relative tolerance.
+    seed : int
+        Seeds ARPACK's starting vector (results are reproducible).
+
+    Returns
+    -------
+    Spectrum
+        With the number of Jacobian-vector products used.
+    """
+    params = validate_params(game, params)
+    n = sum(game.sizes)
+    if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k < n - 1:
+        raise ValueError(f"k: expected an int with 1 <= k < n - 1 = {n - 1}, got {k!r}")
+    if which not in WHICH:
+        raise ValueError(f"which: expected one of {tuple(WHICH)}, got {which!r}")
+    linear, op = jacobian_operator(game, params, transpose=True)
+    v0 = np.random.default_rng(seed).standard_normal(n)
+    values = sla.eigs(
+        linear, k=k, which=WHICH[which], tol=tol, v0=v0, maxiter=maxiter, return_eigenvectors=False
+    )
+    if which == "imaginary":
+        # ARPACK's 'LI' returns the k eigenvalues of largest |imaginary part| (conjugate
+        # pairs of a real matrix); report them by decreasing imaginary part, pairs together
+        return Spectrum(
+            values[np.lexsort((-values.imag, -np.abs(values.imag)))], op.products, "arpack"
+        )
+    return Spectrum(_sorted(values), op.products, "arpack")
+
+
+def hessian_eigenvalues(
+    game: Game,
+    params: Sequence[torch.Tensor],
+    player: int | str,
+    k: int = 6,
+    *,
+    which: str = "both_ends",
+    tol: float = 1e-6,
+    seed: int = 0,
+) -> Spectrum:
+    r"""Top-``k`` eigenvalues of player ``i``'s own Hessian :math:`\nabla^2_{\theta_i}\ell_i` (symmetric: Lanczos).
+
+    ``which``: ``'largest'``, ``'smallest'`` (algebraic) or ``'both_ends'`` (half from each
+    end; a negative smallest eigenvalue means the player is not at a local minimum).
+    Products are :math:`J` applied to vectors supported on player ``i``'s block.
+    """
+    params = validate_params(game, params)
+    index = (
+        game.players.index(player) if isinstance(player, str) and player in game.players else player
+    )
+    if isinstance(index, str) or not isinstance(index, int) or not 0 <= index < len(game.sizes):
+        raise ValueError(f"player: expected one of {game.players} or an index, got {player!r}")
+    size = game.sizes[index]
+    if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k < size:
+        raise ValueError(
+            f"k: expected an int with 1 <= k < {size} (player {index}'s size), got {k!r}"
+        )
+    modes = {"largest": "LA", "smallest": "SA", "both_ends": "BE"}
+    if which not in modes:
+        raise ValueError(f"which: expected one of {tuple(modes)}, got {which!r}")
+    op = JacobianOperator(game, params, dtype=torch.float64)
+    start = sum(game.sizes[:index])
+
+    def matvec(v: np.ndarray) -> np.ndarray:
+        full = torch.zeros(op.n, dtype=torch.float64, device=op.device)
+        full[start : start + size] = torch.as_tensor(np.asarray(v).reshape(-1), dtype=torch.float64)
+        # the diagonal block of J^T is H_i^T = H_i
+        return op.rmatvec(full)[start : start + size].cpu().numpy()
+
+    linear = sla.LinearOperator((size, size), matvec=matvec, rmatvec=matvec, dtype=np.float64)
+    v0 = np.random.default_rng(seed).standard_normal(size)
+    values = sla.eigsh(linear, k=k, which=modes[which], tol=tol, v0=v0, return_eigenvectors=False)
+    return Spectrum(np.sort(values.astype(complex))[::-1], op.products, "lanczos")
+
+
+def symbolic_eigenvalues(game: SymbolicGame | object, point: Sequence[object]) -> Spectrum:
+    """Eigenvalues of the exact Jacobian at ``point`` (a :class:`games.SymbolicGame`, or a game with ``.symbolic()``)."""
+    twin = game if isinstance(game, SymbolicGame) else getattr(game, "symbolic", None)
+    if twin is None:
+        raise TypeError(
+            f"game: expected a SymbolicGame or a game with .symbolic(), got {type(game).__name__}"
+        )
+    if not isinstance(twin, SymbolicGame):
+        twin = twin()
+    return Spectrum(_sorted(np.array(twin.eigenvalues_at(point))), 0, "symbolic")

@@ -1,0 +1,321 @@
+r"""Stability: fixed points and their classification, stability regions, two timescales.
+
+Conventions: a fixed point is locally asymptotically stable for the flow
+:math:`\dot\theta = -\xi` iff every eigenvalue of :math:`J` has positive real part;
+simultaneous GD with steps :math:`D` is stable iff :math:`\rho(I - DJ) < 1`; for an
+eigenvalue :math:`\lambda` with :math:`\mathrm{Re}\,\lambda > 0` and one step size
+:math:`\eta`, :math:`|1 - \eta\lambda| < 1 \iff \eta < 2\,\mathrm{Re}\,\lambda / |\lambda|^2`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from dynamics import UpdateRule, linearize
+from games import Game, flatten_params, jacobian, unflatten_params, validate_params, vector_field
+
+__all__ = [
+    "Classification",
+    "StabilityRegion",
+    "classify",
+    "find_fixed_points",
+    "max_stable_step",
+    "stability_region",
+    "step_size_bounds",
+    "two_timescale",
+]
+
+
+def step_size_bounds(eigenvalues: Sequence[complex] | np.ndarray) -> np.ndarray:
+    r"""Per eigenvalue, the largest stable GD step :math:`2\,\mathrm{Re}\,\lambda/|\lambda|^2` (0 when :math:`\mathrm{Re}\,\lambda \le 0`)."""
+    values = np.asarray(eigenvalues, dtype=complex)
+    magnitude = np.abs(values) ** 2
+    with np.errstate(divide="ignore", invalid="ignore"):
+        bounds = np.where(
+            (values.real > 0) & (magnitude > 0),
+            2 * values.real / np.where(magnitude > 0, magnitude, 1),
+            0.0,
+        )
+    return bounds
+
+
+def max_stable_step(eigenvalues: Sequence[complex] | np.ndarray) -> float:
+    """The largest step size for which simultaneous GD is stable (0 if none is)."""
+    bounds = step_size_bounds(eigenvalues)
+    return float(bounds.min()) if bounds.size else 0.0
+
+
+@dataclass(frozen=True)
+class Classification:
+    """What kind of fixed point a point is, and the numbers behind the verdict.
+
+    Attributes
+    ----------
+    kind : str
+        ``'stable Nash'``, ``'stable, not Nash'`` (Berard et al.'s locally stable
+        stationary point that is not a Nash equilibrium), ``'saddle'`` (real parts of
+        both signs), ``'unstable'`` (all real parts negative), or ``'marginal'`` (some real
+        part within ``tol`` of 0 and none negative: neither the flow nor GD converges
+        locally).
+    flow_stable : bool
+        Every eigenvalue of J has real part > tol.
+    nash : bool
+        Every player's own Hessian has smallest eigenvalue > tol (differential Nash).
+    eigenvalues : numpy.ndarray
+    hessian_min_eigenvalues : tuple of float
+        Smallest eigenvalue of each player's own Hessian.
+    max_gd_step : float
+        Largest stable step of simultaneous GD (0: no step size works).
+    field_norm : float
+        :math:`|\\xi|` at the point (a fixed point has ~0).
+    tol : float
+        The tolerance used for every sign decision.
+    """
+
+    kind: str
+    flow_stable: bool
+    nash: bool
+    eigenvalues: np.ndarray
+    hessian_min_eigenvalues: tuple[float, ...]
+    max_gd_step: float
+    field_norm: float
+    tol: float
+
+
+def classify(game: Game, point: Sequence[torch.Tensor], *, tol: float = 1e-9) -> Classification:
+    """Classify a (fixed) point from the dense Jacobian and each player's Hessian.
+
+    Examples
+    --------
+    >>> from games import DiracGAN
+    >>> from analyses import classify
+    >>> game = DiracGAN(regularizer="r1", gamma=1.0)
+    >>> classify(game, game.equilibrium()).kind
+    'stable, not Nash'
+    """
+    if not tol >= 0:
+        raise ValueError(f"tol: expected a number >= 0, got {tol!r}")
+    point = validate_params(game, point, name="point")
+    J = jacobian(game, point)
+    values = J.eigenvalues().cpu().numpy()
+    hessian_min = tuple(
+        float(torch.linalg.eigvalsh(0.5 * (J.hessian(i) + J.hessian(i).T)).min())
+        for i in range(len(game.sizes))
+    )
+    flow_stable = bool(np.all(values.real > tol))
+    nash = all(h > tol for h in hessian_min)
+    if flow_stable:
+        kind = "stable Nash" if nash else "stable, not Nash"
+    elif np.any(values.real > tol) and np.any(values.real < -tol):
+        kind = "saddle"
+    elif np.all(values.real < -tol):
+        kind = "unstable"
+    elif np.any(values.real < -tol):
+        kind = "saddle"
+    else:
+        kind = "marginal"
+    field_norm = float(torch.linalg.vector_norm(flatten_params(vector_field(game, point))))
+    return Classification(
+        kind, flow_stable, nash, values, hessian_min, max_stable_step(values), field_norm, tol
+    )
+
+
+def find_fixed_points(
+    game: Game,
+    starts: torch.Tensor,
+    *,
+    max_iter: int = 100,
+    tol: float = 1e-10,
+    damping: float = 1e-3,
+    merge_tol: float = 1e-6,
+) -> list[tuple[torch.Tensor, ...]]:
+    r"""Stationary points of the field from many starts (Levenberg–Marquardt on :math:`\tfrac12|\xi|^2`).
+
+    Each iteration solves :math:`(J^\top J + \mu I)\delta = -J^\top\xi` with the dense
+    Jacobian (small games), adapting :math:`\mu`.  Converged points (:math:`|\xi| <` ``tol``)
+    are merged when closer than ``merge_tol``.
+
+    Parameters
+    ----------
+    starts : torch.Tensor
+        Shape ``(S, n)``: flat starting points.
+
+    Returns
+    -------
+    list of params tuples
+        The distinct fixed points found.
+    """
+    n = sum(game.sizes)
+    if not isinstance(starts, torch.Tensor) or starts.dim() != 2 or starts.shape[1] != n:
+        raise ValueError(
+            f"starts: expected a (S, {n}) tensor of flat points, got {getattr(starts, 'shape', type(starts).__name__)}"
+        )
+    found: list[torch.Tensor] = []
+    for start in starts.to(torch.float64):
+        theta, mu = start.clone(), damping
+        for _ in range(max_iter):
+            params = unflatten_params(game, theta)
+            xi = flatten_params(vector_field(game, params))
+            if float(torch.linalg.vector_norm(xi)) < tol:
+                break
+            J = jacobian(game, params).matrix
+            step = torch.linalg.solve(J.T @ J + mu * torch.eye(n, dtype=torch.float64), -J.T @ xi)
+            trial = theta + step
+            if not bool(torch.isfinite(trial).all()):
+                break
+            new_xi = flatten_params(vector_field(game, unflatten_params(game, trial)))
+            if float(torch.linalg.vector_norm(new_xi)) < float(torch.linalg.vector_norm(xi)):
+                theta, mu = trial, max(mu / 10, 1e-12)
+            else:
+                mu *= 10
+        final = flatten_params(vector_field(game, unflatten_params(game, theta)))
+        if float(torch.linalg.vector_norm(final)) < tol and not any(
+            float(torch.linalg.vector_norm(theta - f)) < merge_tol for f in found
+        ):
+            found.append(theta)
+    return [unflatten_params(game, f.clone()) for f in found]
+
+
+@dataclass(frozen=True)
+class StabilityRegion:
+    r"""Spectral radius of a rule's step map over a grid of two hyper-parameters.
+
+    Attributes
+    ----------
+    names : (str, str)
+        The hyper-parameters on the rows and columns.
+    rows, columns : numpy.ndarray
+        Their values.
+    spectral_radius : numpy.ndarray
+        Shape ``(len(rows), len(columns))``.
+    """
+
+    names: tuple[str, str]
+    rows: np.ndarray
+    columns: np.ndarray
+    spectral_radius: np.ndarray
+    method: str = field(default="eigendecomposition")
+
+    @property
+    def stable(self) -> np.ndarray:
+        """Where the spectral radius is below 1."""
+        return self.spectral_radius < 1.0
+
+    @property
+    def rate(self) -> np.ndarray:
+        r"""The linear convergence rate :math:`-\log\rho` (negative where it diverges)."""
+        with np.errstate(divide="ignore"):
+            return -np.log(self.spectral_radius)
+
+
+_ANALYTIC = ("gd", "extragradient", "proximal", "consensus")
+
+
+def _mapped(rule: str, mu: np.ndarray, eta: np.ndarray) -> np.ndarray:
+    """Spectral radius of the rule's operator from the eigenvalues mu of D J / eta."""
+    z = eta[:, None] * mu[None, :]
+    if rule in ("gd", "consensus"):
+        ops = 1 - z
+    elif rule == "extragradient":
+        ops = 1 - z + z**2
+    else:  # proximal
+        ops = 1 / (1 + z)
+    return np.abs(ops).max(axis=1)
+
+
+def stability_region(
+    game: Game,
+    point: Sequence[torch.Tensor],
+    rule: str | Callable[..., UpdateRule],
+    **axes: Sequence[float] | np.ndarray,
+) -> StabilityRegion:
+    r"""The spectral radius of ``rule``'s step map at ``point`` over a grid of two hyper-parameters.
+
+    For ``rule`` in ``('gd', 'extragradient', 'proximal', 'consensus')`` the step map is a
+    polynomial or rational function of a matrix, so one eigendecomposition per value of
+    the *other* axis gives a whole row: axes ``lr`` and ``ratio`` (the discriminator's
+    step is ``ratio * lr``, two players) for gd/extragradient/proximal, ``lr`` and
+    ``gamma`` for consensus (:math:`I - \eta(J + \gamma J^\top J)`).  Otherwise ``rule`` is
+    a factory ``rule(**hyper) -> UpdateRule`` and every grid point is linearised with
+    :func:`dynamics.linearize` (any two keyword axes).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from games import DiracGAN
+    >>> from analyses import stability_region
+    >>> game = DiracGAN(regularizer="r1", gamma=1.0)
+    >>> region = stability_region(game, game.equilibrium(), "gd", lr=[1.0, 5.0], ratio=[1.0])
+    >>> region.stable[:, 0].tolist()
+    [True, False]
+    """
+    point = validate_params(game, point, name="point")
+    if len(axes) != 2:
+        raise ValueError(
+            f"axes: expected exactly two hyper-parameter axes as keywords, got {sorted(axes)}"
+        )
+    (name_a, values_a), (name_b, values_b) = axes.items()
+    values_a, values_b = np.asarray(values_a, dtype=float), np.asarray(values_b, dtype=float)
+    for name, values in ((name_a, values_a), (name_b, values_b)):
+        if values.ndim != 1 or values.size == 0 or not np.all(np.isfinite(values)):
+            raise ValueError(f"{name}: expected a non-empty 1-D sequence of finite numbers")
+    if isinstance(rule, str):
+        if rule not in _ANALYTIC:
+            raise ValueError(
+                f"rule: expected one of {_ANALYTIC} or a factory returning an UpdateRule, got {rule!r}"
+            )
+        expected = {"lr", "gamma"} if rule == "consensus" else {"lr", "ratio"}
+        if {name_a, name_b} != expected:
+            raise ValueError(
+                f"axes: rule {rule!r} takes the axes {sorted(expected)}, got {[name_a, name_b]}"
+            )
+        J = jacobian(game, point).matrix.cpu().numpy()
+        lr = values_a if name_a == "lr" else values_b
+        other = values_b if name_a == "lr" else values_a
+        if np.any(lr < 0):
+            raise ValueError("lr: expected step sizes >= 0")
+        radius = np.empty((lr.size, other.size))
+        for j, value in enumerate(other):
+            if rule == "consensus":
+                mu = np.linalg.eigvals(J + value * J.T @ J)
+            else:
+                if len(game.sizes) != 2:
+                    raise ValueError("ratio: the step-size ratio axis needs a two-player game")
+                if value < 0:
+                    raise ValueError("ratio: expected ratios >= 0")
+                scale = np.concatenate([np.ones(game.sizes[0]), np.full(game.sizes[1], value)])
+                mu = np.linalg.eigvals(scale[:, None] * J)
+            radius[:, j] = _mapped(rule, mu, lr)
+        if name_a != "lr":
+            radius = radius.T
+        return StabilityRegion((name_a, name_b), values_a, values_b, radius, "eigendecomposition")
+    if not callable(rule):
+        raise TypeError(f"rule: expected a rule name or a factory, got {type(rule).__name__}")
+    radius = np.empty((values_a.size, values_b.size))
+    for i, a in enumerate(values_a):
+        for j, b in enumerate(values_b):
+            radius[i, j] = linearize(
+                rule(**{name_a: float(a), name_b: float(b)}), game, point
+            ).spectral_radius
+    return StabilityRegion((name_a, name_b), values_a, values_b, radius, "linearize")
+
+
+def two_timescale(
+    game: Game,
+    point: Sequence[torch.Tensor],
+    lr: Sequence[float] | np.ndarray,
+    ratio: Sequence[float] | np.ndarray,
+    *,
+    rule: str = "gd",
+) -> StabilityRegion:
+    r"""Two-timescale study: spectral radius over the generator's step ``lr`` and the ratio :math:`\eta_D/\eta_G`.
+
+    One eigendecomposition of :math:`\mathrm{diag}(1, r)J` per ratio ``r`` (two players).
+    """
+    if rule not in ("gd", "extragradient", "proximal"):
+        raise ValueError(f"rule: expected 'gd', 'extragradient' or 'proximal', got {rule!r}")
+    return stability_region(game, point, rule, lr=lr, ratio=ratio)
