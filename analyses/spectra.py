@@ -88,7 +88,7 @@ def jacobian_operator(
             re = fn(torch.as_tensor(np.real(v).reshape(-1).copy(), dtype=dtype, device=device))  # type: ignore[operator]
             im = fn(torch.as_tensor(np.imag(v).reshape(-1).copy(), dtype=dtype, device=device))  # type: ignore[operator]
             return re.cpu().numpy() + 1j * im.cpu().numpy()
-        return fn(vector).cpu().numpy()  # type: ignore[operator,no-any-return]
+        return fn(vector).cpu().numpy()  # type: ignore[operator]
 
     forward = op.rmatvec if transpose else op.matvec
     backward = op.matvec if transpose else op.rmatvec
