@@ -1,9 +1,17 @@
 """analyses: what we learn from a game.
 
 Spectra (dense, matrix-free, per player, exact), fixed points and their classification,
-stability regions and two-timescale studies; the ``gamedyn`` command line.
+stability regions and two-timescale studies, Display objects for the plots; the
+``gamedyn`` command line.
 """
 
+from .plots import (
+    EigenvalueDisplay,
+    PhasePortraitDisplay,
+    SpectralRadiusDisplay,
+    StabilityRegionDisplay,
+    TrajectoryNormDisplay,
+)
 from .spectra import (
     Spectrum,
     eigenvalues,
@@ -25,8 +33,13 @@ from .stability import (
 
 __all__ = [
     "Classification",
+    "EigenvalueDisplay",
+    "PhasePortraitDisplay",
+    "SpectralRadiusDisplay",
     "Spectrum",
     "StabilityRegion",
+    "StabilityRegionDisplay",
+    "TrajectoryNormDisplay",
     "classify",
     "eigenvalues",
     "find_fixed_points",

@@ -1,0 +1,345 @@
+r"""Plots as scikit-learn-style Display objects: compute once with ``from_...``, draw with ``.plot(ax=...)``.
+
+No ``plt.show()`` here; every ``plot`` returns the Display with its artists kept
+(``ax_``, ``figure_`` and the plot-specific handles), works headless (Agg), and labels
+its axes with the convention used.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+
+from dynamics import Trajectory, UpdateRule, run
+from games import Game, field_function, flatten_params, jacobian, unflatten_params, validate_params
+
+from .stability import StabilityRegion
+
+__all__ = [
+    "EigenvalueDisplay",
+    "PhasePortraitDisplay",
+    "SpectralRadiusDisplay",
+    "StabilityRegionDisplay",
+    "TrajectoryNormDisplay",
+]
+
+
+def _axes(ax: Any) -> Any:
+    if ax is None:
+        import matplotlib.pyplot as plt
+
+        _, ax = plt.subplots()
+    return ax
+
+
+@dataclass
+class PhasePortraitDisplay:
+    r"""Streamlines of the flow :math:`\dot\theta = -\xi(\theta)` on a 2-D slice, with trajectories.
+
+    Attributes
+    ----------
+    x, y : numpy.ndarray
+        The grid axes (values of the two sliced coordinates).
+    u, v : numpy.ndarray
+        :math:`-\xi` along the two coordinates on the grid, shape ``(len(y), len(x))``.
+    trajectories : dict of str to numpy.ndarray
+        Named paths, each ``(T, 2)`` in the slice's coordinates.
+    labels : (str, str)
+    """
+
+    x: np.ndarray
+    y: np.ndarray
+    u: np.ndarray
+    v: np.ndarray
+    trajectories: dict[str, np.ndarray] = field(default_factory=dict)
+    labels: tuple[str, str] = ("theta_0", "theta_1")
+    title: str = "phase portrait"
+
+    @classmethod
+    def from_game(
+        cls,
+        game: Game,
+        xlim: tuple[float, float],
+        ylim: tuple[float, float],
+        *,
+        coordinates: tuple[int, int] = (0, 1),
+        base: Sequence[torch.Tensor] | None = None,
+        resolution: int = 25,
+        rules: Mapping[str, UpdateRule] | None = None,
+        start: Sequence[float] | None = None,
+        steps: int = 100,
+        title: str | None = None,
+    ) -> PhasePortraitDisplay:
+        """Evaluate the field on a grid over two flat coordinates (others fixed at ``base``)
+        and run each rule in ``rules`` from ``start`` (in the slice's coordinates)."""
+        n = sum(game.sizes)
+        i, j = coordinates
+        if not (0 <= i < n and 0 <= j < n and i != j):
+            raise ValueError(
+                f"coordinates: expected two distinct flat indices below {n}, got {coordinates}"
+            )
+        theta0 = (
+            torch.zeros(n, dtype=torch.float64)
+            if base is None
+            else flatten_params(validate_params(game, base, name="base")).to(torch.float64)
+        )
+        x = np.linspace(*xlim, resolution)
+        y = np.linspace(*ylim, resolution)
+        xx, yy = np.meshgrid(x, y)
+        points = theta0.repeat(xx.size, 1)
+        points[:, i] = torch.as_tensor(xx.ravel())
+        points[:, j] = torch.as_tensor(yy.ravel())
+        fieldfn = field_function(game)
+        xi = torch.stack([fieldfn(p) for p in points]).detach().numpy()
+        u, v = -xi[:, i].reshape(xx.shape), -xi[:, j].reshape(xx.shape)
+        paths: dict[str, np.ndarray] = {}
+        if rules:
+            s = theta0.clone()
+            if start is None:
+                raise ValueError("start: needed to run the rules' trajectories")
+            s[i], s[j] = float(start[0]), float(start[1])
+            for name, rule in rules.items():
+                traj = run(game, rule, unflatten_params(game, s), steps)
+                paths[name] = traj.params[:, [i, j]].numpy()
+        names = [
+            f"{game.players[game_index(game, k)]}[{k - sum(game.sizes[: game_index(game, k)])}]"
+            for k in coordinates
+        ]
+        return cls(
+            x,
+            y,
+            u,
+            v,
+            paths,
+            (names[0], names[1]),
+            title or f"phase portrait of {type(game).__name__}",
+        )
+
+    def plot(self, ax: Any = None, *, density: float = 1.0) -> PhasePortraitDisplay:
+        ax = _axes(ax)
+        self.ax_, self.figure_ = ax, ax.figure
+        self.streams_ = ax.streamplot(
+            self.x, self.y, self.u, self.v, color="0.6", density=density, linewidth=0.8
+        )
+        self.lines_ = {}
+        for name, path in self.trajectories.items():
+            (line,) = ax.plot(path[:, 0], path[:, 1], marker=".", markersize=2, label=name)
+            self.lines_[name] = line
+        if self.trajectories:
+            ax.legend(fontsize=8)
+        ax.set_xlabel(self.labels[0])
+        ax.set_ylabel(self.labels[1])
+        ax.set_title(self.title + " (arrows: flow -xi)")
+        return self
+
+
+def game_index(game: Game, flat_index: int) -> int:
+    """The player owning flat parameter ``flat_index``."""
+    total = 0
+    for player, size in enumerate(game.sizes):
+        total += size
+        if flat_index < total:
+            return player
+    raise ValueError(f"flat_index: {flat_index} out of range")
+
+
+@dataclass
+class EigenvalueDisplay:
+    r"""Eigenvalues of :math:`J` in the complex plane, with simultaneous GD's stability region for a step.
+
+    GD with step :math:`\eta` is stable iff every eigenvalue lies in the open disc
+    :math:`|\lambda - 1/\eta| < 1/\eta`; the flow iff every eigenvalue has positive real part.
+    """
+
+    eigenvalues: np.ndarray
+    lr: float | None = None
+    title: str = "eigenvalues of J"
+
+    @classmethod
+    def from_game(
+        cls,
+        game: Game,
+        point: Sequence[torch.Tensor],
+        *,
+        lr: float | None = None,
+        title: str | None = None,
+    ) -> EigenvalueDisplay:
+        if lr is not None and not lr > 0:
+            raise ValueError(f"lr: expected a positive step size, got {lr!r}")
+        values = jacobian(game, point).eigenvalues().cpu().numpy()
+        return cls(values, lr, title or f"eigenvalues of J: {type(game).__name__}")
+
+    @property
+    def gd_stable(self) -> bool | None:
+        """Whether GD with ``lr`` is stable (None without ``lr``)."""
+        if self.lr is None:
+            return None
+        return bool(np.all(np.abs(1 - self.lr * self.eigenvalues) < 1))
+
+    def plot(self, ax: Any = None) -> EigenvalueDisplay:
+        import matplotlib.patches as mpatches
+
+        ax = _axes(ax)
+        self.ax_, self.figure_ = ax, ax.figure
+        ax.axvline(0.0, color="0.5", linewidth=0.8)
+        ax.axhline(0.0, color="0.5", linewidth=0.8)
+        if self.lr is not None:
+            self.region_ = mpatches.Circle(
+                (1 / self.lr, 0.0),
+                1 / self.lr,
+                color="tab:green",
+                alpha=0.15,
+                label=f"GD stable, eta = {self.lr:g}",
+            )
+            ax.add_patch(self.region_)
+        self.points_ = ax.scatter(
+            self.eigenvalues.real,
+            self.eigenvalues.imag,
+            color="tab:red",
+            zorder=3,
+            label="eigenvalues of J",
+        )
+        ax.set_xlabel("Re(lambda)  (> 0: stable for the flow)")
+        ax.set_ylabel("Im(lambda)  (rotation)")
+        ax.set_title(self.title)
+        ax.set_aspect("equal", adjustable="datalim")
+        ax.legend(fontsize=8)
+        return self
+
+
+@dataclass
+class StabilityRegionDisplay:
+    """A heatmap of the spectral radius over two hyper-parameters, with the boundary rho = 1."""
+
+    region: StabilityRegion
+    title: str = "stability region"
+
+    @classmethod
+    def from_region(
+        cls, region: StabilityRegion, *, title: str | None = None
+    ) -> StabilityRegionDisplay:
+        if not isinstance(region, StabilityRegion):
+            raise TypeError(
+                f"region: expected an analyses.StabilityRegion, got {type(region).__name__}"
+            )
+        return cls(region, title or "spectral radius of the step map")
+
+    def plot(
+        self, ax: Any = None, *, log_axes: tuple[bool, bool] = (False, False)
+    ) -> StabilityRegionDisplay:
+        ax = _axes(ax)
+        self.ax_, self.figure_ = ax, ax.figure
+        r = self.region
+        rho = np.minimum(r.spectral_radius, 2.0)
+        self.mesh_ = ax.pcolormesh(
+            r.columns, r.rows, rho, shading="auto", cmap="RdYlGn_r", vmin=0.0, vmax=2.0
+        )
+        self.colorbar_ = ax.figure.colorbar(
+            self.mesh_, ax=ax, label="spectral radius rho (clipped at 2)"
+        )
+        if (
+            r.spectral_radius.shape[0] > 1
+            and r.spectral_radius.shape[1] > 1
+            and (rho < 1).any()
+            and (rho > 1).any()
+        ):
+            self.contour_ = ax.contour(
+                r.columns, r.rows, r.spectral_radius, levels=[1.0], colors="black"
+            )
+        ax.set_xlabel(r.names[1])
+        ax.set_ylabel(r.names[0])
+        if log_axes[1]:
+            ax.set_xscale("log")
+        if log_axes[0]:
+            ax.set_yscale("log")
+        ax.set_title(self.title + " (black: rho = 1)")
+        return self
+
+
+@dataclass
+class SpectralRadiusDisplay:
+    """Spectral radius against one hyper-parameter (step-size ratio, unroll depth, ...)."""
+
+    values: np.ndarray
+    spectral_radius: np.ndarray
+    name: str
+    title: str = "spectral radius"
+
+    @classmethod
+    def from_values(
+        cls,
+        values: Sequence[float] | np.ndarray,
+        spectral_radius: Sequence[float] | np.ndarray,
+        name: str,
+        *,
+        title: str | None = None,
+    ) -> SpectralRadiusDisplay:
+        v, rho = np.asarray(values, dtype=float), np.asarray(spectral_radius, dtype=float)
+        if v.shape != rho.shape or v.ndim != 1:
+            raise ValueError(
+                f"values, spectral_radius: expected two 1-D arrays of one length, got {v.shape} and {rho.shape}"
+            )
+        return cls(v, rho, name, title or f"spectral radius against {name}")
+
+    @classmethod
+    def from_region(
+        cls, region: StabilityRegion, *, row: int = 0, title: str | None = None
+    ) -> SpectralRadiusDisplay:
+        """One row of a region, against the column hyper-parameter."""
+        return cls.from_values(
+            region.columns, region.spectral_radius[row], region.names[1], title=title
+        )
+
+    def plot(self, ax: Any = None, *, log_x: bool = False) -> SpectralRadiusDisplay:
+        ax = _axes(ax)
+        self.ax_, self.figure_ = ax, ax.figure
+        (self.line_,) = ax.plot(self.values, self.spectral_radius, marker="o", markersize=3)
+        ax.axhline(1.0, color="black", linestyle="--", linewidth=0.8)
+        if log_x:
+            ax.set_xscale("log")
+        ax.set_xlabel(self.name)
+        ax.set_ylabel("spectral radius rho (< 1: converges)")
+        ax.set_title(self.title)
+        return self
+
+
+@dataclass
+class TrajectoryNormDisplay:
+    r"""Distance to a point, :math:`|\theta_t - \theta^*|`, against steps on a log axis, for several runs."""
+
+    steps: dict[str, np.ndarray]
+    norms: dict[str, np.ndarray]
+    title: str = "distance to the fixed point"
+
+    @classmethod
+    def from_trajectories(
+        cls,
+        trajectories: Mapping[str, Trajectory],
+        *,
+        center: Sequence[torch.Tensor] | None = None,
+        title: str | None = None,
+    ) -> TrajectoryNormDisplay:
+        if not trajectories:
+            raise ValueError("trajectories: expected at least one named Trajectory")
+        steps = {name: np.asarray(t.steps) for name, t in trajectories.items()}
+        norms = {name: t.norms(center).numpy() for name, t in trajectories.items()}
+        return cls(steps, norms, title or "distance to the fixed point")
+
+    def plot(self, ax: Any = None) -> TrajectoryNormDisplay:
+        ax = _axes(ax)
+        self.ax_, self.figure_ = ax, ax.figure
+        self.lines_ = {}
+        for name in self.steps:
+            (line,) = ax.semilogy(
+                self.steps[name], np.maximum(self.norms[name], 1e-300), label=name
+            )
+            self.lines_[name] = line
+        ax.set_xlabel("step")
+        ax.set_ylabel("|theta_t - theta*| (log scale)")
+        ax.set_title(self.title)
+        ax.legend(fontsize=8)
+        return self
