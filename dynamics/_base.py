@@ -121,7 +121,7 @@ class UpdateRule:
 
     def eta(self, game: Game, count: int, like: torch.Tensor) -> torch.Tensor:
         """The step sizes expanded to a flat vector (one entry per parameter)."""
-        return _expand(self.step_sizes(game, count), game, like)
+        return expand_per_player(self.step_sizes(game, count), game, like)
 
     def check_game(self, game: Game) -> None:
         """Refuse games this rule cannot run on, with a clear error."""
@@ -165,15 +165,11 @@ class UpdateRule:
         return f"{type(self).__name__}({fields})"
 
 
-def _expand(values: Sequence[float], game: Game, like: torch.Tensor) -> torch.Tensor:
+def expand_per_player(values: Sequence[float], game: Game, like: torch.Tensor) -> torch.Tensor:
+    """Per-player numbers expanded to a flat vector shaped like ``theta``."""
     return torch.cat(
         [
             torch.full((size,), float(v), dtype=like.dtype, device=like.device)
             for v, size in zip(values, game.sizes)
         ]
     )
-
-
-def expand_per_player(values: Sequence[float], game: Game, like: torch.Tensor) -> torch.Tensor:
-    """Per-player numbers expanded to a flat vector shaped like ``theta``."""
-    return _expand(values, game, like)

@@ -153,10 +153,13 @@ def run(
     rows, losses, norms, at = [], [], [], []
     outputs: list[Any] = []
 
-    def record(t: int, p: Params) -> None:
+    def losses_at(p: Params) -> torch.Tensor:
+        return torch.stack([v.detach().reshape(()) for v in game.losses(p)])
+
+    def record(t: int, p: Params, step_losses: torch.Tensor | None = None) -> None:
         theta = flatten_params(p)
         rows.append(theta)
-        losses.append(torch.stack([v.detach().reshape(()) for v in game.losses(p)]))
+        losses.append(losses_at(p) if step_losses is None else step_losses)
         norms.append(torch.linalg.vector_norm(field(theta)).detach())
         at.append(t)
 
@@ -168,9 +171,10 @@ def run(
         theta = flatten_params(new_params)
         norm = float(torch.linalg.vector_norm(theta))
         bad = not math.isfinite(norm) or norm > max_norm
+        step_losses = None
         if not bad:
-            values = [float(v) for v in game.losses(new_params)]
-            bad = not all(math.isfinite(v) for v in values)
+            step_losses = losses_at(new_params)  # checked here, recorded below: computed once
+            bad = not bool(torch.isfinite(step_losses).all())
             reason = "a loss became NaN/Inf" if bad else ""
         else:
             reason = (
@@ -186,7 +190,7 @@ def run(
             RuleState(new_state.t, tuple(b.detach() for b in new_state.buffers)),
         )
         if t % record_every == 0 or t == steps:
-            record(t, params)
+            record(t, params, step_losses)
         if callback is not None and t % callback_every == 0:
             outputs.append(callback(t, params, state))
     if divergence is not None and at[-1] != divergence.step - 1:

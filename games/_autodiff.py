@@ -158,20 +158,7 @@ def vector_field(
     params = validate_params(game, params)
     leaves = tuple(p.detach().requires_grad_(True) for p in params)
     with torch.enable_grad():
-        losses = _checked_losses(game, leaves)
-        parts = []
-        for i, (loss, leaf) in enumerate(zip(losses, leaves)):
-            if not loss.requires_grad:
-                parts.append(torch.zeros_like(leaf))
-                continue
-            (g,) = torch.autograd.grad(
-                loss,
-                leaf,
-                retain_graph=create_graph or i < len(leaves) - 1,
-                create_graph=create_graph,
-                allow_unused=True,
-            )
-            parts.append(torch.zeros_like(leaf) if g is None else g)
+        parts = _autograd_field(game, leaves, create_graph=create_graph)
     if create_graph:
         return tuple(parts)
     return tuple(p.detach() for p in parts)
@@ -483,14 +470,25 @@ class JacobianOperator:
         return torch.zeros_like(v) if out is None else out.detach()
 
 
-def vector_field_graph(game: Game, params: Params) -> tuple[torch.Tensor, ...]:
-    """xi with its graph kept (``create_graph=True``), params taken as given (no detach)."""
+def _autograd_field(game: Game, params: Params, *, create_graph: bool) -> tuple[torch.Tensor, ...]:
+    """xi by one shared forward pass and one ``autograd.grad`` per player (params as given)."""
     losses = _checked_losses(game, params)
     parts = []
-    for loss, p in zip(losses, params):
+    for i, (loss, p) in enumerate(zip(losses, params)):
         if not loss.requires_grad:
             parts.append(torch.zeros_like(p))
             continue
-        (g,) = torch.autograd.grad(loss, p, create_graph=True, retain_graph=True, allow_unused=True)
+        (g,) = torch.autograd.grad(
+            loss,
+            p,
+            retain_graph=create_graph or i < len(params) - 1,
+            create_graph=create_graph,
+            allow_unused=True,
+        )
         parts.append(torch.zeros_like(p) if g is None else g)
     return tuple(parts)
+
+
+def vector_field_graph(game: Game, params: Params) -> tuple[torch.Tensor, ...]:
+    """xi with its graph kept (``create_graph=True``), params taken as given (no detach)."""
+    return _autograd_field(game, params, create_graph=True)
