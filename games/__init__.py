@@ -36,8 +36,10 @@ from .function_space import (
     virtual_training_criterion,
 )
 from .modules import FlatModule
+from .parameterized import ParameterizedGAN
 from .quadratic import Bilinear, Quadratic
 from .symbolic import LambdifiedGame, SymbolicGame
+from .unrolled import FirstOrderUnrolledGame, UnrolledGame, unrolled
 
 __version__ = "0.1.0"
 
@@ -45,6 +47,7 @@ __all__ = [
     "Bilinear",
     "BlockJacobian",
     "DiracGAN",
+    "FirstOrderUnrolledGame",
     "FlatModule",
     "FunctionSpaceGAN",
     "Game",
@@ -52,9 +55,11 @@ __all__ = [
     "Grid",
     "JacobianOperator",
     "LambdifiedGame",
+    "ParameterizedGAN",
     "Params",
     "Quadratic",
     "SymbolicGame",
+    "UnrolledGame",
     "as_params",
     "check_game",
     "field_function",
@@ -70,6 +75,7 @@ __all__ = [
     "reverse_kl",
     "temperature_density",
     "unflatten_params",
+    "unrolled",
     "validate_density",
     "validate_params",
     "vector_field",

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+from torch._C._functorch import peek_interpreter_stack
 from torch.func import grad as torch_grad
 from torch.func import jacrev
 from torch.func import jvp as _func_jvp
@@ -65,8 +66,38 @@ def _checked_losses(game: Game, params: Params) -> tuple[torch.Tensor, ...]:
     return tuple(v.reshape(()) for v in losses)
 
 
+def _custom_gradients(game: Game) -> Callable[[Params], Sequence[torch.Tensor]] | None:
+    """The game's own ``gradients(params)`` method, if it supplies its field directly.
+
+    A game whose update directions are not the gradients of its losses (e.g. the
+    first-order unrolled GAN, :func:`games.unrolled`) defines
+    ``gradients(params) -> tuple`` (one block per player, differentiable with both
+    :mod:`torch.autograd` and :mod:`torch.func`); every generic function then uses it
+    in place of differentiating ``losses``.
+    """
+    method = getattr(game, "gradients", None)
+    return method if callable(method) else None
+
+
+def _checked_gradients(game: Game, params: Params) -> tuple[torch.Tensor, ...]:
+    method = _custom_gradients(game)
+    assert method is not None
+    parts = tuple(method(params))
+    if len(parts) != len(params) or any(
+        not isinstance(g, torch.Tensor) or g.shape != p.shape for g, p in zip(parts, params)
+    ):
+        raise ValueError(
+            f"{type(game).__name__}.gradients: expected one tensor per player shaped like "
+            f"params {[tuple(p.shape) for p in params]}, got "
+            f"{[tuple(getattr(g, 'shape', ())) for g in parts]}"
+        )
+    return parts
+
+
 def _field_from_losses_func(game: Game, params: Params) -> tuple[torch.Tensor, ...]:
     """xi with one shared forward pass and one VJP per player (composable with torch.func)."""
+    if _custom_gradients(game) is not None:
+        return _checked_gradients(game, params)
     n = len(params)
     traced = _func_vjp(lambda *p: _checked_losses(game, p), *params)
     losses, pullback = traced[0], traced[1]
@@ -115,6 +146,12 @@ def field_function(
 def _player_gradient_function(game: Game, i: int) -> Callable[[torch.Tensor], torch.Tensor]:
     """theta -> grad_{theta_i} l_i(theta): only player i's loss is differentiated."""
     sizes = list(game.sizes)
+    if _custom_gradients(game) is not None:
+
+        def block(theta: torch.Tensor) -> torch.Tensor:
+            return _checked_gradients(game, tuple(torch.split(theta, sizes)))[i]
+
+        return block
 
     def gradient(theta: torch.Tensor) -> torch.Tensor:
         parts = list(torch.split(theta, sizes))
@@ -472,6 +509,9 @@ class JacobianOperator:
 
 def _autograd_field(game: Game, params: Params, *, create_graph: bool) -> tuple[torch.Tensor, ...]:
     """xi by one shared forward pass and one ``autograd.grad`` per player (params as given)."""
+    if _custom_gradients(game) is not None:
+        custom = _checked_gradients(game, params)
+        return custom if create_graph else tuple(g.detach() for g in custom)
     losses = _checked_losses(game, params)
     parts = []
     for i, (loss, p) in enumerate(zip(losses, params)):
@@ -487,6 +527,32 @@ def _autograd_field(game: Game, params: Params, *, create_graph: bool) -> tuple[
         )
         parts.append(torch.zeros_like(p) if g is None else g)
     return tuple(parts)
+
+
+def _values_only(params: Sequence[torch.Tensor]) -> bool:
+    """True when nobody will differentiate a result computed from ``params``: no
+    :mod:`torch.func` transform is active and no param requires grad (with grad on)."""
+    return peek_interpreter_stack() is None and not (
+        torch.is_grad_enabled() and any(p.requires_grad for p in params)
+    )
+
+
+def _grad_of(fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor) -> torch.Tensor:
+    """``d fn / d x``, itself differentiable with respect to everything ``x`` and ``fn``
+    depend on: plain autograd (``create_graph=True``) when no :mod:`torch.func` transform
+    is active — the fast path for training — and ``torch.func.grad`` inside transforms
+    (dense Jacobians, ``jvp``, ``vmap``)."""
+    if peek_interpreter_stack() is not None:
+        return torch_grad(fn)(x)
+    with torch.enable_grad():
+        # a fresh node: d/d(leaf) follows only the paths through fn's argument, not other
+        # paths from x (the first-order unrolled generator holds psi_K(x) fixed)
+        leaf = x.view_as(x) if x.requires_grad else x.detach().requires_grad_(True)
+        value = fn(leaf)
+        if not value.requires_grad:
+            return torch.zeros_like(x)
+        (g,) = torch.autograd.grad(value, leaf, create_graph=True, allow_unused=True)
+    return torch.zeros_like(x) if g is None else g
 
 
 def vector_field_graph(game: Game, params: Params) -> tuple[torch.Tensor, ...]:
