@@ -5,6 +5,18 @@ stability regions and two-timescale studies, Display objects for the plots; the
 ``gamedyn`` command line.
 """
 
+from .modes import (
+    CoverageDisplay,
+    ModeCoverage,
+    ModeHoppingGraphDisplay,
+    SamplesDisplay,
+    dominant_modes,
+    format_table,
+    hopping_cycles,
+    mode_coverage,
+    mode_hopping_graph,
+    summarize,
+)
 from .plots import (
     EigenvalueDisplay,
     PhasePortraitDisplay,
@@ -33,21 +45,31 @@ from .stability import (
 
 __all__ = [
     "Classification",
+    "CoverageDisplay",
     "EigenvalueDisplay",
+    "ModeCoverage",
+    "ModeHoppingGraphDisplay",
     "PhasePortraitDisplay",
+    "SamplesDisplay",
     "SpectralRadiusDisplay",
     "Spectrum",
     "StabilityRegion",
     "StabilityRegionDisplay",
     "TrajectoryNormDisplay",
     "classify",
+    "dominant_modes",
     "eigenvalues",
     "find_fixed_points",
+    "format_table",
     "hessian_eigenvalues",
+    "hopping_cycles",
     "jacobian_operator",
     "max_stable_step",
+    "mode_coverage",
+    "mode_hopping_graph",
     "stability_region",
     "step_size_bounds",
+    "summarize",
     "symbolic_eigenvalues",
     "top_eigenvalues",
     "two_timescale",
