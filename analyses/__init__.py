@@ -35,12 +35,14 @@ from .spectra import (
 from .stability import (
     Classification,
     StabilityRegion,
+    UnrollDepthStudy,
     classify,
     find_fixed_points,
     max_stable_step,
     stability_region,
     step_size_bounds,
     two_timescale,
+    unroll_depth,
 )
 
 __all__ = [
@@ -56,6 +58,7 @@ __all__ = [
     "StabilityRegion",
     "StabilityRegionDisplay",
     "TrajectoryNormDisplay",
+    "UnrollDepthStudy",
     "classify",
     "dominant_modes",
     "eigenvalues",
@@ -73,4 +76,5 @@ __all__ = [
     "symbolic_eigenvalues",
     "top_eigenvalues",
     "two_timescale",
+    "unroll_depth",
 ]

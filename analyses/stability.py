@@ -16,17 +16,27 @@ import numpy as np
 import torch
 
 from dynamics import UpdateRule, linearize
-from games import Game, flatten_params, jacobian, unflatten_params, validate_params, vector_field
+from games import (
+    Game,
+    flatten_params,
+    jacobian,
+    unflatten_params,
+    unrolled,
+    validate_params,
+    vector_field,
+)
 
 __all__ = [
     "Classification",
     "StabilityRegion",
+    "UnrollDepthStudy",
     "classify",
     "find_fixed_points",
     "max_stable_step",
     "stability_region",
     "step_size_bounds",
     "two_timescale",
+    "unroll_depth",
 ]
 
 
@@ -319,3 +329,163 @@ def two_timescale(
     if rule not in ("gd", "extragradient", "proximal"):
         raise ValueError(f"rule: expected 'gd', 'extragradient' or 'proximal', got {rule!r}")
     return stability_region(game, point, rule, lr=lr, ratio=ratio)
+
+
+@dataclass(frozen=True)
+class UnrollDepthStudy:
+    r"""Eigenvalues and stability of an unrolled game as functions of depth and inner step.
+
+    Attributes
+    ----------
+    depths : numpy.ndarray
+        Unroll depths ``K``.
+    inner_lrs : numpy.ndarray
+        Inner (discriminator) step sizes.
+    lrs : numpy.ndarray
+        Outer step sizes of the rule.
+    eigenvalues : numpy.ndarray
+        Shape ``(len(depths), len(inner_lrs), n)``: the unrolled game's Jacobian
+        eigenvalues, sorted by real then imaginary part.
+    spectral_radius : numpy.ndarray
+        Shape ``(len(depths), len(inner_lrs), len(lrs))``: of the rule's step map.
+    rule : str
+        ``'gd'``, ``'extragradient'`` or ``'proximal'``.
+    first_order : bool
+        Whether the unrolling was first order.
+    """
+
+    depths: np.ndarray
+    inner_lrs: np.ndarray
+    lrs: np.ndarray
+    eigenvalues: np.ndarray
+    spectral_radius: np.ndarray
+    rule: str
+    first_order: bool
+
+    @property
+    def flow_stable(self) -> np.ndarray:
+        r"""Shape ``(depths, inner_lrs)``: all :math:`\mathrm{Re}\,\lambda > 0` (continuous time)."""
+        return np.asarray((self.eigenvalues.real > 0).all(axis=-1))
+
+    @property
+    def max_stable_step(self) -> np.ndarray:
+        r"""Shape ``(depths, inner_lrs)``: the largest stable simultaneous-GD step
+        :math:`\min_\lambda 2\,\mathrm{Re}\,\lambda/|\lambda|^2`."""
+        return np.array([[max_stable_step(values) for values in row] for row in self.eigenvalues])
+
+    @property
+    def best_spectral_radius(self) -> np.ndarray:
+        """Shape ``(depths, inner_lrs)``: the smallest spectral radius over ``lrs``."""
+        return self.spectral_radius.min(axis=-1)
+
+    @property
+    def rate(self) -> np.ndarray:
+        r"""The convergence rate :math:`-\log\rho` (negative where the rule diverges)."""
+        with np.errstate(divide="ignore"):
+            return -np.log(self.spectral_radius)
+
+    def region(self, lr_index: int = 0) -> StabilityRegion:
+        """The (depth x inner step) map at outer step ``lrs[lr_index]``, for heatmaps."""
+        return StabilityRegion(
+            ("unroll depth K", "inner step"),
+            self.depths.astype(float),
+            self.inner_lrs,
+            self.spectral_radius[:, :, lr_index],
+            "eigendecomposition",
+        )
+
+
+def unroll_depth(
+    game: Game,
+    point: Sequence[torch.Tensor],
+    depths: Sequence[int],
+    *,
+    inner_lr: float | Sequence[float],
+    lr: float | Sequence[float],
+    rule: str = "gd",
+    first_order: bool = False,
+    inner: str = "sgd",
+) -> UnrollDepthStudy:
+    r"""Unroll-depth study: the spectrum of :func:`games.unrolled` games and a rule's
+    spectral radius on them, over unroll depths ``K`` and inner step sizes.
+
+    For each ``(K, inner_lr)`` the unrolled game's Jacobian at ``point`` is
+    eigendecomposed once and the rule's step map :math:`I - \eta J` (gd),
+    :math:`I - \eta J + \eta^2 J^2` (extragradient) or :math:`(I + \eta J)^{-1}`
+    (proximal) is mapped over all outer steps ``lr``.
+
+    Parameters
+    ----------
+    game : Game
+        Any game :func:`games.unrolled` accepts (player 0 the generator, 1 the
+        discriminator).
+    point : tuple of torch.Tensor
+        Usually a fixed point of the base game (where the inner steps stand still, so
+        it is a fixed point of every unrolled game too).
+    depths : sequence of int
+        Unroll depths ``K >= 0``.
+    inner_lr : float or sequence of float
+        Inner step sizes.
+    lr : float or sequence of float
+        Outer step sizes of ``rule``.
+    rule : {"gd", "extragradient", "proximal"}
+    first_order : bool
+        First-order unrolling (see :func:`games.unrolled`).
+    inner : {"sgd", "adam"}
+        The inner rule.
+
+    Returns
+    -------
+    UnrollDepthStudy
+
+    Examples
+    --------
+    Unrolling the x·y game: :math:`\lambda = K\eta \pm \sqrt{K^2\eta^2 - 1}`, so any
+    ``K >= 1`` makes the flow stable.
+
+    >>> from games import Bilinear, as_params
+    >>> from analyses import unroll_depth
+    >>> game = Bilinear.xy()
+    >>> study = unroll_depth(game, as_params(game, [[0.0], [0.0]]), [0, 1, 4],
+    ...                      inner_lr=0.25, lr=0.5)
+    >>> study.flow_stable[:, 0].tolist()
+    [False, True, True]
+    >>> study.spectral_radius[:, 0, 0].round(4).tolist()
+    [1.118, 1.0, 0.5]
+    """
+    point = validate_params(game, point, name="point")
+    ks = np.asarray(list(depths))
+    if (
+        ks.ndim != 1
+        or ks.size == 0
+        or not all(
+            isinstance(k, (int, np.integer)) and not isinstance(k, bool) and k >= 0 for k in depths
+        )
+    ):
+        raise ValueError(
+            f"depths: expected a non-empty sequence of ints >= 0, got {list(depths)!r}"
+        )
+    inner_lrs = np.atleast_1d(np.asarray(inner_lr, dtype=float))
+    lrs = np.atleast_1d(np.asarray(lr, dtype=float))
+    for name, values in (("inner_lr", inner_lrs), ("lr", lrs)):
+        if (
+            values.ndim != 1
+            or values.size == 0
+            or not np.all(np.isfinite(values))
+            or np.any(values < 0)
+        ):
+            raise ValueError(f"{name}: expected step sizes >= 0 (a float or a 1-D sequence)")
+    if rule not in ("gd", "extragradient", "proximal"):
+        raise ValueError(f"rule: expected 'gd', 'extragradient' or 'proximal', got {rule!r}")
+    n = sum(game.sizes)
+    eigenvalues = np.empty((ks.size, inner_lrs.size, n), dtype=complex)
+    radius = np.empty((ks.size, inner_lrs.size, lrs.size))
+    for a, k in enumerate(ks):
+        for b, eta in enumerate(inner_lrs):
+            unrolled_game = unrolled(
+                game, int(k), lr=float(eta), inner=inner, first_order=first_order
+            )
+            mu = np.linalg.eigvals(jacobian(unrolled_game, point).matrix.cpu().numpy())
+            eigenvalues[a, b] = mu[np.lexsort((mu.imag, mu.real))]
+            radius[a, b] = _mapped(rule, mu, lrs)
+    return UnrollDepthStudy(ks, inner_lrs, lrs, eigenvalues, radius, rule, first_order)

@@ -241,3 +241,53 @@ def test_step_size_bounds():
 def test_bad_input(call, error, match):
     with pytest.raises(error, match=match):
         call()
+
+
+# -- unroll-depth study ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("first_order", [False, True])
+def test_unroll_depth_study_matches_the_closed_form(first_order: bool) -> None:
+    """Dirac-GAN (c = f'(0) = 1/2): J_K = [[m K eta c^2, c], [-c, 0]] (see test_unrolled)."""
+    from analyses import unroll_depth
+    from games import DiracGAN
+
+    game = DiracGAN("standard")
+    c, m = 0.5, (1 if first_order else 2)
+    depths, inner, lrs = [0, 1, 2, 5, 10, 20], [0.1, 1.0], [0.1, 0.5, 2.0]
+    study = unroll_depth(
+        game, game.equilibrium(), depths, inner_lr=inner, lr=lrs, first_order=first_order
+    )
+    assert study.eigenvalues.shape == (6, 2, 2) and study.spectral_radius.shape == (6, 2, 3)
+    for a, K in enumerate(depths):
+        for b, eta in enumerate(inner):
+            s = m * K * eta * c * c
+            disc = np.sqrt(complex(s * s - 4 * c * c))
+            lam = np.array([(s + disc) / 2, (s - disc) / 2])
+            np.testing.assert_allclose(
+                sorted(study.eigenvalues[a, b], key=lambda z: (z.real, z.imag)),
+                sorted(lam, key=lambda z: (z.real, z.imag)),
+                atol=1e-10,
+            )
+            for j, lr in enumerate(lrs):
+                expected = np.abs(1 - lr * lam).max()
+                assert study.spectral_radius[a, b, j] == pytest.approx(expected, abs=1e-10)
+            assert study.flow_stable[a, b] == (K > 0)
+    # depth 0 is the unregularised Dirac-GAN: no step converges
+    assert np.all(study.spectral_radius[0] > 1)
+    assert np.all(study.best_spectral_radius[1:, 1] < 1)
+    assert study.region(1).spectral_radius.shape == (6, 2)
+
+
+def test_unroll_depth_bad_input() -> None:
+    from analyses import unroll_depth
+    from games import Bilinear, as_params
+
+    game = Bilinear.xy()
+    point = as_params(game, [[0.0], [0.0]])
+    with pytest.raises(ValueError, match="depths"):
+        unroll_depth(game, point, [-1], inner_lr=0.1, lr=0.1)
+    with pytest.raises(ValueError, match="inner_lr"):
+        unroll_depth(game, point, [1], inner_lr=-0.1, lr=0.1)
+    with pytest.raises(ValueError, match="rule"):
+        unroll_depth(game, point, [1], inner_lr=0.1, lr=0.1, rule="adam")
