@@ -267,11 +267,11 @@ def test_unroll_depth_study_matches_the_closed_form(first_order: bool) -> None:
             np.testing.assert_allclose(
                 sorted(study.eigenvalues[a, b], key=lambda z: (z.real, z.imag)),
                 sorted(lam, key=lambda z: (z.real, z.imag)),
-                atol=1e-10,
+                atol=1e-7,  # K eta = 2 is a Jordan block: eigensolvers lose sqrt(eps) there
             )
             for j, lr in enumerate(lrs):
                 expected = np.abs(1 - lr * lam).max()
-                assert study.spectral_radius[a, b, j] == pytest.approx(expected, abs=1e-10)
+                assert study.spectral_radius[a, b, j] == pytest.approx(expected, abs=1e-7)
             assert study.flow_stable[a, b] == (K > 0)
     # depth 0 is the unregularised Dirac-GAN: no step converges
     assert np.all(study.spectral_radius[0] > 1)
