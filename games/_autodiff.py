@@ -137,10 +137,29 @@ def field_function(
             game, _resolve_player(player, tuple(game.players), "player")
         )
 
+    sizes = list(game.sizes)
+
     def xi(theta: torch.Tensor) -> torch.Tensor:
-        return torch.cat(_field_from_losses_func(game, tuple(torch.split(theta, list(game.sizes)))))
+        if peek_interpreter_stack() is None:
+            return _eager_field(game, theta)
+        return torch.cat(_field_from_losses_func(game, tuple(torch.split(theta, sizes))))
 
     return xi
+
+
+def _eager_field(game: Game, theta: torch.Tensor) -> torch.Tensor:
+    """The flat field by plain autograd (1.4-2.2x cheaper than the torch.func form, see
+    ``docs/benchmarks.md``), used when no torch.func transform is active.  The result is
+    differentiable when ``theta`` requires grad (and grad mode is on), detached otherwise:
+    a plain gradient under ``torch.no_grad`` or on a detached ``theta``."""
+    graph = torch.is_grad_enabled() and theta.requires_grad
+    leaf = theta if theta.requires_grad else theta.detach().requires_grad_(True)
+    with torch.enable_grad():
+        parts = _autograd_field(
+            game, tuple(torch.split(leaf, list(game.sizes))), create_graph=graph
+        )
+    out = torch.cat(parts)
+    return out if graph else out.detach()
 
 
 def _player_gradient_function(game: Game, i: int) -> Callable[[torch.Tensor], torch.Tensor]:

@@ -132,7 +132,9 @@ def check_game(
             step = torch.zeros(n, dtype=torch.float64)
             step[k] = fd_step
             i = owner[k]
-            fd_field.append((losses_at(theta + step)[i] - losses_at(theta - step)[i]) / (2 * fd_step))
+            fd_field.append(
+                (losses_at(theta + step)[i] - losses_at(theta - step)[i]) / (2 * fd_step)
+            )
         report["field_vs_fd"] = _close(
             "vector field vs finite differences of the losses",
             xi[coords],

@@ -30,6 +30,8 @@ et al. 2017).  Feature matching (Salimans et al. 2016) replaces :math:`\ell_G` b
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import torch
@@ -185,6 +187,7 @@ class ParameterizedGAN:
         self._data = self._check_data(data)
         self._generator = torch.Generator(device=self.device).manual_seed(seed)
         self._fixed: tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None = None
+        self._held: tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None = None
         if self.mode == "fixed":
             self._fixed = self.draw_batch()
 
@@ -219,6 +222,21 @@ class ParameterizedGAN:
         z = torch.randn(n, self.latent_dim, generator=g, device=self.device)
         eps = torch.rand(n, generator=g, device=self.device)
         return real, z, eps
+
+    @contextmanager
+    def hold_batch(self) -> Iterator[None]:
+        """In sampling mode, use one freshly drawn minibatch for every :meth:`losses`
+        call inside the ``with`` block (e.g. all evaluations of one update: the inner
+        steps of an unrolled game, extragradient's two fields).  No effect in fixed mode.
+        """
+        if self._fixed is not None or self._held is not None:
+            yield
+            return
+        self._held = self.draw_batch()
+        try:
+            yield
+        finally:
+            self._held = None
 
     def rng_state(self) -> torch.Tensor:
         """State of the batch generator (saved in checkpoints for exact resume)."""
@@ -280,7 +298,7 @@ class ParameterizedGAN:
     def losses(self, params: Params) -> tuple[torch.Tensor, torch.Tensor]:
         """``(l_G, l_D)`` on the fixed batch, or on a fresh minibatch in sampling mode."""
         theta, psi = params
-        batch = self._fixed if self._fixed is not None else self.draw_batch()
+        batch = self._fixed or self._held or self.draw_batch()
         real, z, eps = (t.to(device=theta.device) for t in batch)
         real = real.to(theta.dtype)
         fake = self.G(theta, z.to(theta.dtype))

@@ -39,6 +39,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import torch
+from torch._C._functorch import peek_interpreter_stack
 
 from ._autodiff import _checked_losses, _grad_of, _resolve_player, _values_only
 from ._protocol import Game, Params
@@ -128,6 +129,11 @@ class UnrolledGame:
             return _checked_losses(self.base, tuple(full))[d]
 
         if not isinstance(self.inner, str):
+            eager = peek_interpreter_stack() is None
+            if eager and not psi.requires_grad and not _values_only(params):
+                # the rule's eager field is differentiable only in its argument: make
+                # psi a fresh leaf so the graph to the other players' params is kept
+                psi = psi.detach().requires_grad_(True)
             inner_game = _DiscriminatorGame(self.base, params, d)
             state = self.inner.init(inner_game, (psi,))
             current: Params = (psi,)

@@ -1,1 +1,37 @@
-"""gan_models (placeholder package; see the open issues)."""
+"""gan_models: real neural GANs on toy data.
+
+Training data for the mode-coverage benchmarks (:class:`GaussianMixture` and the
+:func:`ring`, :func:`grid`, :func:`temperature` and :func:`high_dimensional` data sets)
+and the networks that play them (:class:`MLP`, :class:`Discriminator` with PacGAN
+packing and :class:`MinibatchDiscrimination`, and the standard toy architecture
+:func:`generator_mlp` / :func:`discriminator_mlp`).
+
+Everything that makes tensors takes ``device`` and ``dtype``; everything random takes a
+seed or a CPU ``torch.Generator`` and leaves torch's global random state alone.  The
+networks work with :func:`torch.func.functional_call`, so :class:`games.FlatModule` turns
+them into flat players of a game.
+"""
+
+from .data import GaussianMixture, grid, high_dimensional, ring, temperature
+from .networks import (
+    MLP,
+    Discriminator,
+    MinibatchDiscrimination,
+    discriminator_mlp,
+    generator_mlp,
+    pack_samples,
+)
+
+__all__ = [
+    "MLP",
+    "Discriminator",
+    "GaussianMixture",
+    "MinibatchDiscrimination",
+    "discriminator_mlp",
+    "generator_mlp",
+    "grid",
+    "high_dimensional",
+    "pack_samples",
+    "ring",
+    "temperature",
+]

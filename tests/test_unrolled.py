@@ -331,6 +331,10 @@ def test_sampling_mode_is_seeded_and_resumable() -> None:
     after = a.losses(params)
     a.set_rng_state(state)
     assert torch.equal(after[1], a.losses(params)[1])
+    with a.hold_batch():
+        held = a.losses(params)[1]
+        assert torch.equal(held, a.losses(params)[1])
+    assert not torch.equal(held, a.losses(params)[1])
     fixed = a.at_batch()
     assert fixed.mode == "fixed" and torch.equal(fixed.losses(params)[1], fixed.losses(params)[1])
 

@@ -1,0 +1,662 @@
+r"""Networks for toy GANs: MLPs, a discriminator with minibatch discrimination and packing.
+
+Every module here is an ordinary ``torch.nn.Module`` that works with
+:func:`torch.func.functional_call` (so :class:`games.FlatModule` can flatten it into one
+parameter vector) and is twice differentiable, so game Jacobians can be taken through it.
+
+Initialisation is reproducible and private: pass ``generator`` (an int seed or a CPU
+``torch.Generator``) and every parameter is drawn from it on the CPU in float64, then cast
+to ``dtype`` and moved to ``device``.  Torch's global random state is never read or
+advanced, and the same seed gives the same network on every device.
+
+Spectral normalisation (``spectral_norm=True``) uses
+:func:`torch.nn.utils.parametrizations.spectral_norm`: the weight used in the forward pass
+is :math:`W / \hat\sigma(W)`, with :math:`\hat\sigma` from a power iteration whose vectors
+``u, v`` are buffers.  In training mode every forward pass takes one power-iteration step
+and updates those buffers in place (also through ``functional_call``/``FlatModule`` when
+the buffers handed in are the module's own).  In eval mode the forward pass is a pure,
+deterministic function of the parameters and buffers: use eval mode for Jacobians.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import TypeAlias
+
+import numpy as np
+import torch
+from torch import nn
+
+from games._validation import as_nonnegative, as_positive_int, choice
+
+from .data import GeneratorLike, _as_device, _as_float_dtype, _as_generator
+
+__all__ = [
+    "MLP",
+    "Discriminator",
+    "MinibatchDiscrimination",
+    "discriminator_mlp",
+    "generator_mlp",
+    "pack_samples",
+]
+
+Activation: TypeAlias = str | Callable[[], nn.Module]
+
+ACTIVATIONS = ("relu", "leaky_relu", "tanh", "elu", "selu", "gelu")
+INITS = ("default", "orthogonal", "xavier", "kaiming")
+
+# Power-iteration steps run at construction, as torch's own spectral_norm does.
+_SPECTRAL_NORM_WARMUP = 15
+
+
+# -- argument handling -------------------------------------------------------------------
+
+
+def _as_nonnegative_int(value: object, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{name}: expected a non-negative int, got {type(value).__name__}")
+    if int(value) < 0:
+        raise ValueError(f"{name}: expected a non-negative int, got {value!r}")
+    return int(value)
+
+
+def _as_bool(value: object, name: str) -> bool:
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name}: expected a bool, got {type(value).__name__}")
+    return bool(value)
+
+
+def _as_gain(value: object, name: str = "gain") -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{name}: expected a positive float, got {type(value).__name__}")
+    number = float(value)
+    if not math.isfinite(number) or number <= 0:
+        raise ValueError(f"{name}: expected a positive float, got {value!r}")
+    return number
+
+
+def _activation(
+    activation: object, name: str, negative_slope: float
+) -> tuple[Callable[[], nn.Module], float]:
+    """A factory of activation modules and the init gain recommended for it."""
+    if isinstance(activation, nn.Module):
+        raise TypeError(
+            f"{name}: expected a name in {ACTIVATIONS} or a factory such as torch.nn.ReLU, "
+            f"got the module instance {activation!r} (pass its class or a lambda)"
+        )
+    if isinstance(activation, str):
+        key = choice(activation, name, ACTIVATIONS)
+        factories: dict[str, tuple[Callable[[], nn.Module], float]] = {
+            "relu": (nn.ReLU, nn.init.calculate_gain("relu")),
+            "leaky_relu": (
+                lambda: nn.LeakyReLU(negative_slope),
+                nn.init.calculate_gain("leaky_relu", negative_slope),
+            ),
+            "tanh": (nn.Tanh, nn.init.calculate_gain("tanh")),
+            "selu": (nn.SELU, nn.init.calculate_gain("selu")),
+            # calculate_gain does not know ELU or GELU; both are rectifier-like.
+            "elu": (nn.ELU, nn.init.calculate_gain("relu")),
+            "gelu": (nn.GELU, nn.init.calculate_gain("relu")),
+        }
+        return factories[key]
+    if callable(activation):
+
+        def checked() -> nn.Module:
+            module = activation()
+            if not isinstance(module, nn.Module):
+                raise TypeError(
+                    f"{name}: the factory must return a torch.nn.Module, got {type(module).__name__}"
+                )
+            return module
+
+        return checked, 1.0
+    raise TypeError(
+        f"{name}: expected a name in {ACTIVATIONS} or a factory returning a torch.nn.Module, "
+        f"got {type(activation).__name__}"
+    )
+
+
+# -- initialisation ----------------------------------------------------------------------
+
+
+def _orthogonal(rows: int, cols: int, gen: torch.Generator) -> torch.Tensor:
+    """A (rows, cols) matrix with orthonormal rows (wide) or columns (tall), from QR."""
+    flat = torch.randn(rows, cols, generator=gen, dtype=torch.float64)
+    if rows < cols:
+        flat = flat.T
+    q, r = torch.linalg.qr(flat)
+    # sign fix makes Q Haar-distributed (Mezzadri 2007); sign(0) would zero a column
+    signs = torch.where(torch.diagonal(r) < 0, -1.0, 1.0).to(q)
+    q = q * signs
+    return q.T if rows < cols else q
+
+
+def _draw_linear(
+    fan_in: int, fan_out: int, init: str, gain: float, gen: torch.Generator
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Weight (fan_out, fan_in) and bias (fan_out,) in float64."""
+    if init == "default":
+        bound = 1.0 / math.sqrt(fan_in)
+        weight = (2 * torch.rand(fan_out, fan_in, generator=gen, dtype=torch.float64) - 1) * bound
+        bias = (2 * torch.rand(fan_out, generator=gen, dtype=torch.float64) - 1) * bound
+        return weight, bias
+    if init == "orthogonal":
+        weight = gain * _orthogonal(fan_out, fan_in, gen)
+    elif init == "xavier":
+        bound = gain * math.sqrt(6.0 / (fan_in + fan_out))
+        weight = (2 * torch.rand(fan_out, fan_in, generator=gen, dtype=torch.float64) - 1) * bound
+    else:  # kaiming (He) normal, fan-in mode
+        weight = (
+            gain
+            / math.sqrt(fan_in)
+            * torch.randn(fan_out, fan_in, generator=gen, dtype=torch.float64)
+        )
+    return weight, torch.zeros(fan_out, dtype=torch.float64)
+
+
+def _linear(
+    fan_in: int,
+    fan_out: int,
+    *,
+    bias: bool,
+    init: str,
+    gain: float,
+    spectral_norm: bool,
+    gen: torch.Generator,
+) -> nn.Linear:
+    """A float64 CPU ``nn.Linear`` initialised from ``gen`` alone.
+
+    It is built on the meta device first: ``nn.Linear``'s own initialisation and
+    ``spectral_norm``'s random ``u, v`` would otherwise draw from the global generator.
+    """
+    layer = nn.Linear(fan_in, fan_out, bias=bias, device="meta", dtype=torch.float64)
+    if spectral_norm:
+        nn.utils.parametrizations.spectral_norm(layer)
+    layer.to_empty(device="cpu")
+    weight, bias_values = _draw_linear(fan_in, fan_out, init, gain, gen)
+    params, buffers = dict(layer.named_parameters()), dict(layer.named_buffers())
+    with torch.no_grad():
+        if spectral_norm:
+            params["parametrizations.weight.original"].copy_(weight)
+            u = nn.functional.normalize(
+                torch.randn(fan_out, generator=gen, dtype=torch.float64), dim=0
+            )
+            v = nn.functional.normalize(
+                torch.randn(fan_in, generator=gen, dtype=torch.float64), dim=0
+            )
+            for _ in range(_SPECTRAL_NORM_WARMUP):
+                u = nn.functional.normalize(weight @ v, dim=0, eps=1e-12)
+                v = nn.functional.normalize(weight.T @ u, dim=0, eps=1e-12)
+            buffers["parametrizations.weight.0._u"].copy_(u)
+            buffers["parametrizations.weight.0._v"].copy_(v)
+        else:
+            params["weight"].copy_(weight)
+        if bias:
+            params["bias"].copy_(bias_values)
+    return layer
+
+
+class _Config:
+    """Validated hyper-parameters shared by MLP and Discriminator."""
+
+    def __init__(
+        self,
+        *,
+        activation: object,
+        negative_slope: object,
+        init: object,
+        gain: object,
+        spectral_norm: object,
+        bias: object,
+        device: object,
+        dtype: object,
+        generator: object,
+    ) -> None:
+        self.negative_slope = as_nonnegative(negative_slope, "negative_slope")
+        self.activation, self.hidden_gain = _activation(
+            activation, "activation", self.negative_slope
+        )
+        self.init = choice(init, "init", INITS)
+        if gain is not None:
+            if self.init == "default":
+                raise ValueError(
+                    "gain: only used by init 'orthogonal', 'xavier' or 'kaiming', but init is 'default'"
+                )
+            self.gain: float | None = _as_gain(gain)
+        else:
+            self.gain = None
+        self.spectral_norm = _as_bool(spectral_norm, "spectral_norm")
+        self.bias = _as_bool(bias, "bias")
+        self.device = _as_device(device)
+        self.dtype = _as_float_dtype(dtype)
+        self.gen = _as_generator(generator)
+
+    def linear(self, fan_in: int, fan_out: int, *, hidden: bool) -> nn.Linear:
+        gain = self.gain if self.gain is not None else (self.hidden_gain if hidden else 1.0)
+        return _linear(
+            fan_in,
+            fan_out,
+            bias=self.bias,
+            init=self.init,
+            gain=gain,
+            spectral_norm=self.spectral_norm,
+            gen=self.gen,
+        )
+
+    def hidden_layers(self, fan_in: int, depth: int, width: int) -> list[nn.Module]:
+        layers: list[nn.Module] = []
+        for i in range(depth):
+            layers += [
+                self.linear(fan_in if i == 0 else width, width, hidden=True),
+                self.activation(),
+            ]
+        return layers
+
+
+def _check_features(x: object, expected: int, owner: str) -> torch.Tensor:
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"x: expected a torch.Tensor, got {type(x).__name__}")
+    if x.dim() == 0 or x.shape[-1] != expected:
+        raise ValueError(
+            f"x: {owner} expected inputs with last dimension {expected}, got shape {tuple(x.shape)}"
+        )
+    return x
+
+
+# -- modules -------------------------------------------------------------------------------
+
+
+class MLP(nn.Sequential):
+    r"""A fully connected network: ``depth`` hidden layers of ``width`` units.
+
+    ``in_features -> width -> ... -> width -> out_features``, with ``activation`` after
+    every hidden layer and ``output_activation`` (if any) after the last one.
+
+    Parameters
+    ----------
+    in_features, out_features : int
+    depth : int
+        Number of hidden layers (0 gives a single linear map).
+    width : int
+        Units per hidden layer.
+    activation : {'relu', 'leaky_relu', 'tanh', 'elu', 'selu', 'gelu'} or callable
+        Hidden activation, by name or as a factory returning a fresh module
+        (e.g. ``torch.nn.Softplus``).
+    negative_slope : float
+        Slope of ``'leaky_relu'`` for negative inputs (0.2, the usual GAN choice).
+    init : {'default', 'orthogonal', 'xavier', 'kaiming'}
+        ``'default'``: PyTorch's ``nn.Linear`` scheme, weights and biases
+        :math:`U(\pm 1/\sqrt{\text{fan\_in}})`.  ``'orthogonal'``: ``gain`` times a
+        random (semi-)orthogonal matrix (Saxe et al. 2014).  ``'xavier'``: Glorot
+        uniform, bound ``gain * sqrt(6 / (fan_in + fan_out))``.  ``'kaiming'``: He
+        normal, std ``gain / sqrt(fan_in)``.  The last three set biases to zero.
+    gain : float, optional
+        Gain of the last three schemes.  If given it is used for every layer; by default
+        hidden layers take :func:`torch.nn.init.calculate_gain` of the activation (the
+        ReLU gain :math:`\sqrt2` for ELU and GELU, 1 for a custom factory) and the output
+        layer takes 1.
+    spectral_norm : bool
+        Spectrally normalise every linear layer (see the module notes on train/eval).
+    output_activation : str or callable, optional
+        Applied to the output (same choices as ``activation``).
+    bias : bool
+    device, dtype
+        Where and in which floating dtype the parameters live (float32 by default).
+    generator : int, torch.Generator or None
+        Seed or CPU generator for the initialisation (``None``: a fresh random seed).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from gan_models import MLP
+    >>> net = MLP(2, 1, depth=2, width=16, generator=0)
+    >>> net(torch.zeros(5, 2)).shape
+    torch.Size([5, 1])
+    >>> sum(p.numel() for p in net.parameters())  # (2*16+16) + (16*16+16) + (16*1+1)
+    337
+    >>> same = MLP(2, 1, depth=2, width=16, generator=0)
+    >>> all(torch.equal(a, b) for a, b in zip(net.parameters(), same.parameters()))
+    True
+    """
+
+    def __init__(
+        self,
+        in_features: int,
+        out_features: int,
+        *,
+        depth: int = 2,
+        width: int = 128,
+        activation: Activation = "relu",
+        negative_slope: float = 0.2,
+        init: str = "default",
+        gain: float | None = None,
+        spectral_norm: bool = False,
+        output_activation: Activation | None = None,
+        bias: bool = True,
+        device: torch.device | str | None = None,
+        dtype: torch.dtype = torch.float32,
+        generator: GeneratorLike = None,
+    ) -> None:
+        in_features = as_positive_int(in_features, "in_features")
+        out_features = as_positive_int(out_features, "out_features")
+        depth = _as_nonnegative_int(depth, "depth")
+        width = as_positive_int(width, "width")
+        config = _Config(
+            activation=activation,
+            negative_slope=negative_slope,
+            init=init,
+            gain=gain,
+            spectral_norm=spectral_norm,
+            bias=bias,
+            device=device,
+            dtype=dtype,
+            generator=generator,
+        )
+        layers = config.hidden_layers(in_features, depth, width)
+        layers.append(config.linear(width if depth else in_features, out_features, hidden=False))
+        if output_activation is not None:
+            factory = _activation(output_activation, "output_activation", config.negative_slope)[0]
+            layers.append(factory())
+        super().__init__(*layers)
+        self.in_features = in_features
+        self.out_features = out_features
+        self.depth = depth
+        self.width = width
+        self.to(device=config.device, dtype=config.dtype)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Map ``(..., in_features)`` to ``(..., out_features)``."""
+        return super().forward(_check_features(x, self.in_features, "MLP"))
+
+
+class MinibatchDiscrimination(nn.Module):
+    r"""Minibatch discrimination (Salimans et al. 2016, section 3.2).
+
+    With a learned tensor :math:`T \in \mathbb{R}^{A \times B \times C}` (``A =
+    in_features``, ``B = kernels``, ``C = kernel_dim``), each sample's features
+    :math:`x_i \in \mathbb{R}^A` give :math:`M_i = x_i T \in \mathbb{R}^{B \times C}`,
+    and for every kernel ``b``
+
+    .. math::  c_b(x_i, x_j) = \exp(-\|M_{i,b} - M_{j,b}\|_{L_1}), \qquad
+               o(x_i)_b = \sum_{j \ne i} c_b(x_i, x_j).
+
+    The sum leaves out ``j = i`` (whose term is exactly 1), so a sample alone in its
+    batch gets 0 and a batch of ``N`` identical samples gets ``N - 1`` in every kernel.
+    The output is ``[x, o(x)]``, of shape ``(N, A + B)``.  Cost and memory are
+    :math:`O(N^2 B C)`.
+
+    Parameters
+    ----------
+    in_features : int
+    kernels : int
+        B, the number of closeness statistics appended.
+    kernel_dim : int
+        C, the dimension each kernel compares samples in.
+    device, dtype, generator
+        As for :class:`MLP`; ``T`` is drawn from :math:`N(0, 1/A)`.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from gan_models import MinibatchDiscrimination
+    >>> layer = MinibatchDiscrimination(3, kernels=4, kernel_dim=2, generator=0)
+    >>> out = layer(torch.ones(5, 3))
+    >>> out.shape, out[:, 3:].unique().tolist()  # five identical samples: 4 per kernel
+    (torch.Size([5, 7]), [4.0])
+    """
+
+    def __init__(
+        self,
+        in_features: int,
+        kernels: int = 50,
+        kernel_dim: int = 5,
+        *,
+        device: torch.device | str | None = None,
+        dtype: torch.dtype = torch.float32,
+        generator: GeneratorLike = None,
+    ) -> None:
+        super().__init__()
+        self.in_features = as_positive_int(in_features, "in_features")
+        self.kernels = as_positive_int(kernels, "kernels")
+        self.kernel_dim = as_positive_int(kernel_dim, "kernel_dim")
+        self.out_features = self.in_features + self.kernels
+        gen = _as_generator(generator)
+        values = torch.randn(
+            self.in_features, self.kernels, self.kernel_dim, generator=gen, dtype=torch.float64
+        ) / math.sqrt(self.in_features)
+        self.T = nn.Parameter(values.to(device=_as_device(device), dtype=_as_float_dtype(dtype)))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Append the ``kernels`` closeness statistics to each row of ``x`` (shape ``(N, A)``)."""
+        if not isinstance(x, torch.Tensor) or x.dim() != 2 or x.shape[1] != self.in_features:
+            raise ValueError(
+                f"x: MinibatchDiscrimination expected a batch of shape (N, {self.in_features}), "
+                f"got {tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__}"
+            )
+        m = (x @ self.T.reshape(self.in_features, -1)).reshape(-1, self.kernels, self.kernel_dim)
+        l1 = (m[:, None] - m[None, :]).abs().sum(-1)  # (N, N, B)
+        closeness = torch.exp(-l1).sum(1) - 1  # drop c_b(x_i, x_i) = 1
+        return torch.cat([x, closeness], dim=1)
+
+    def extra_repr(self) -> str:
+        return (
+            f"in_features={self.in_features}, kernels={self.kernels}, kernel_dim={self.kernel_dim}"
+        )
+
+
+def pack_samples(x: torch.Tensor, pack: int) -> torch.Tensor:
+    """Concatenate consecutive groups of ``pack`` samples (PacGAN, Lin et al. 2018).
+
+    ``x`` of shape ``(batch, d)`` becomes ``(batch // pack, pack * d)``: packed row ``i``
+    is samples ``i*pack, ..., i*pack + pack - 1`` side by side.  ``batch`` must be a
+    multiple of ``pack``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from gan_models import pack_samples
+    >>> pack_samples(torch.arange(8.0).reshape(4, 2), 2)
+    tensor([[0., 1., 2., 3.],
+            [4., 5., 6., 7.]])
+    """
+    pack = as_positive_int(pack, "pack")
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"x: expected a torch.Tensor, got {type(x).__name__}")
+    if x.dim() != 2:
+        raise ValueError(f"x: expected a batch of shape (batch, d), got {tuple(x.shape)}")
+    batch, d = x.shape
+    if batch % pack != 0:
+        raise ValueError(f"pack: the batch size {batch} is not a multiple of pack={pack}")
+    return x.reshape(batch // pack, pack * d)
+
+
+class Discriminator(nn.Module):
+    r"""An MLP discriminator with optional packing and minibatch discrimination.
+
+    ``x (batch, in_features)`` is packed into ``(batch // pack, pack * in_features)``
+    (:func:`pack_samples`), passed through ``depth`` hidden layers (linear + activation),
+    then through :class:`MinibatchDiscrimination` if asked for, and a final linear layer
+    gives one logit per packed row.  The output is flat, shape ``(batch // pack,)``.
+
+    Parameters
+    ----------
+    in_features : int
+        Dimension of one sample (before packing).
+    depth, width, activation, negative_slope, init, gain, spectral_norm, bias
+        As for :class:`MLP`; ``spectral_norm`` applies to every linear layer, not to the
+        minibatch-discrimination tensor.
+    minibatch_discrimination : int, optional
+        Number of minibatch-discrimination kernels (``None``: no such layer).
+    minibatch_kernel_dim : int
+        Dimension of each of those kernels.
+    pack : int
+        Samples per discriminator input (1: no packing).
+    device, dtype, generator
+        As for :class:`MLP`.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from gan_models import Discriminator
+    >>> D = Discriminator(2, depth=1, width=8, minibatch_discrimination=3, pack=2, generator=0)
+    >>> D(torch.zeros(6, 2)).shape
+    torch.Size([3])
+    """
+
+    def __init__(
+        self,
+        in_features: int,
+        *,
+        depth: int = 2,
+        width: int = 128,
+        activation: Activation = "relu",
+        negative_slope: float = 0.2,
+        init: str = "default",
+        gain: float | None = None,
+        spectral_norm: bool = False,
+        minibatch_discrimination: int | None = None,
+        minibatch_kernel_dim: int = 5,
+        pack: int = 1,
+        bias: bool = True,
+        device: torch.device | str | None = None,
+        dtype: torch.dtype = torch.float32,
+        generator: GeneratorLike = None,
+    ) -> None:
+        super().__init__()
+        self.in_features = as_positive_int(in_features, "in_features")
+        self.depth = _as_nonnegative_int(depth, "depth")
+        self.width = as_positive_int(width, "width")
+        self.pack = as_positive_int(pack, "pack")
+        config = _Config(
+            activation=activation,
+            negative_slope=negative_slope,
+            init=init,
+            gain=gain,
+            spectral_norm=spectral_norm,
+            bias=bias,
+            device=device,
+            dtype=dtype,
+            generator=generator,
+        )
+        packed = self.pack * self.in_features
+        self.trunk = nn.Sequential(*config.hidden_layers(packed, self.depth, self.width))
+        features = self.width if self.depth else packed
+        self.minibatch: MinibatchDiscrimination | None = None
+        if minibatch_discrimination is not None:
+            self.minibatch = MinibatchDiscrimination(
+                features,
+                as_positive_int(minibatch_discrimination, "minibatch_discrimination"),
+                as_positive_int(minibatch_kernel_dim, "minibatch_kernel_dim"),
+                dtype=torch.float64,
+                generator=config.gen,
+            )
+            features = self.minibatch.out_features
+        self.head = config.linear(features, 1, hidden=False)
+        self.to(device=config.device, dtype=config.dtype)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Logits of shape ``(batch // pack,)`` for samples ``x`` of shape ``(batch, in_features)``."""
+        x = _check_features(x, self.in_features, "Discriminator")
+        h = self.trunk(pack_samples(x, self.pack))
+        if self.minibatch is not None:
+            h = self.minibatch(h)
+        return self.head(h).squeeze(-1)
+
+
+# -- the standard toy architecture ---------------------------------------------------------
+
+
+def generator_mlp(
+    latent: int = 256,
+    out: int = 2,
+    *,
+    depth: int = 2,
+    width: int = 128,
+    activation: Activation = "relu",
+    init: str = "orthogonal",
+    gain: float | None = 0.8,
+    spectral_norm: bool = False,
+    output_activation: Activation | None = None,
+    device: torch.device | str | None = None,
+    dtype: torch.dtype = torch.float32,
+    generator: GeneratorLike = None,
+) -> MLP:
+    """The toy-benchmark generator: ``latent -> 128 -> 128 -> out``, ReLU, linear output.
+
+    The 8-Gaussian architecture of Metz et al. (2016, unrolled GANs): a 256-dimensional
+    standard-normal latent, two ReLU hidden layers of 128 units, a linear map to the
+    data, every weight initialised orthogonally with scale 0.8.  (The widely copied
+    reference notebook uses tanh and gain 1.4 instead.)  Sample the latent yourself,
+    e.g. ``torch.randn(n, latent, generator=g)``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from gan_models import generator_mlp
+    >>> G = generator_mlp(generator=0)
+    >>> G(torch.zeros(3, 256)).shape
+    torch.Size([3, 2])
+    """
+    return MLP(
+        latent,
+        out,
+        depth=depth,
+        width=width,
+        activation=activation,
+        init=init,
+        gain=gain,
+        spectral_norm=spectral_norm,
+        output_activation=output_activation,
+        device=device,
+        dtype=dtype,
+        generator=generator,
+    )
+
+
+def discriminator_mlp(
+    in_features: int = 2,
+    *,
+    depth: int = 2,
+    width: int = 128,
+    activation: Activation = "relu",
+    init: str = "orthogonal",
+    gain: float | None = 0.8,
+    spectral_norm: bool = False,
+    minibatch_discrimination: int | None = None,
+    minibatch_kernel_dim: int = 5,
+    pack: int = 1,
+    device: torch.device | str | None = None,
+    dtype: torch.dtype = torch.float32,
+    generator: GeneratorLike = None,
+) -> Discriminator:
+    """The toy-benchmark discriminator: ``in_features -> 128 -> 128 -> 1`` logit, ReLU.
+
+    Matches :func:`generator_mlp` (orthogonal init, scale 0.8).  Returns a
+    :class:`Discriminator`, so logits are flat, shape ``(batch // pack,)``, and packing
+    or minibatch discrimination are one argument away.  (Metz et al. describe a smaller
+    discriminator that also divides its input by 4 for their radius-2 ring.)
+
+    Examples
+    --------
+    >>> import torch
+    >>> from gan_models import discriminator_mlp
+    >>> D = discriminator_mlp(generator=0)
+    >>> D(torch.zeros(3, 2)).shape
+    torch.Size([3])
+    """
+    return Discriminator(
+        in_features,
+        depth=depth,
+        width=width,
+        activation=activation,
+        init=init,
+        gain=gain,
+        spectral_norm=spectral_norm,
+        minibatch_discrimination=minibatch_discrimination,
+        minibatch_kernel_dim=minibatch_kernel_dim,
+        pack=pack,
+        device=device,
+        dtype=dtype,
+        generator=generator,
+    )
