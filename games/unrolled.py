@@ -36,6 +36,7 @@ so unrolling adds damping linear in ``K``: the eigenvalues are
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 import torch
@@ -163,9 +164,21 @@ class UnrolledGame:
 
     # -- the Game protocol ------------------------------------------------------------
 
+    def _batch(self) -> AbstractContextManager[None]:
+        """One minibatch for every base-loss call of one evaluation (sampling-mode GANs)."""
+        hold = getattr(self.base, "hold_batch", None)
+        return hold() if callable(hold) else nullcontext()
+
     def losses(self, params: Params) -> tuple[torch.Tensor, ...]:
-        """The base losses, the generator's evaluated at the unrolled discriminator."""
-        params = tuple(params)
+        """The base losses, the generator's evaluated at the unrolled discriminator.
+
+        A base game with ``hold_batch`` (a sampling-mode :class:`ParameterizedGAN`) uses
+        one minibatch for the inner steps and both losses of one evaluation.
+        """
+        with self._batch():
+            return self._losses(tuple(params))
+
+    def _losses(self, params: Params) -> tuple[torch.Tensor, ...]:
         base = _checked_losses(self.base, params)
         if self.steps == 0:
             return base
@@ -190,7 +203,10 @@ class FirstOrderUnrolledGame(UnrolledGame):
 
     def gradients(self, params: Params) -> tuple[torch.Tensor, ...]:
         """Each player's update direction; the generator's holds ``psi_K`` fixed."""
-        params = tuple(params)
+        with self._batch():
+            return self._gradients(tuple(params))
+
+    def _gradients(self, params: Params) -> tuple[torch.Tensor, ...]:
         psi_k = self.unrolled_discriminator(params)
         g, d = self.generator, self.discriminator
         out = []
