@@ -29,7 +29,7 @@ from __future__ import annotations
 import itertools
 import math
 import numbers
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,6 +42,7 @@ __all__ = [
     "ModeCoverage",
     "ModeHoppingGraphDisplay",
     "SamplesDisplay",
+    "coverage_evaluator",
     "dominant_modes",
     "format_table",
     "hopping_cycles",
@@ -245,6 +246,42 @@ def mode_coverage(
     0.74978
     """
     return _coverage(*_validate(samples, modes, std, threshold))[0]
+
+
+def coverage_evaluator(
+    data: Any, *, threshold: float = 3.0
+) -> Callable[[np.ndarray | torch.Tensor], dict[str, Any]]:
+    """A trainer evaluation function: ``samples -> mode_coverage(...).as_dict()``.
+
+    Parameters
+    ----------
+    data : object with ``modes`` and ``std``
+        The data distribution (e.g. :func:`gan_models.ring`).
+    threshold : float
+        High quality within ``threshold * std`` of the nearest mode.
+
+    Examples
+    --------
+    >>> from gan_models import ring
+    >>> from analyses import coverage_evaluator
+    >>> data = ring()
+    >>> evaluate = coverage_evaluator(data)
+    >>> evaluate(data.modes[:3])["modes_covered"]
+    3
+    """
+    modes, std = getattr(data, "modes", None), getattr(data, "std", None)
+    if modes is None or std is None:
+        raise TypeError(
+            f"data: expected an object with 'modes' and 'std' (e.g. gan_models.ring()), "
+            f"got {type(data).__name__}"
+        )
+    modes_np = _as_float_array(modes, "data.modes")
+    std_value = std if isinstance(std, (int, float)) else _as_float_array(std, "data.std")
+
+    def evaluate(samples: np.ndarray | torch.Tensor) -> dict[str, Any]:
+        return mode_coverage(samples, modes_np, std_value, threshold=threshold).as_dict()
+
+    return evaluate
 
 
 def _coverage(

@@ -132,7 +132,7 @@ class ParameterizedGAN:
     ['deterministic', 'field_vs_fd']
     """
 
-    players = ("generator", "discriminator")
+    players: tuple[str, ...] = ("generator", "discriminator")
 
     def __init__(
         self,
@@ -153,7 +153,7 @@ class ParameterizedGAN:
     ) -> None:
         self.G = FlatModule(generator)
         self.D = FlatModule(discriminator)
-        self.sizes = (self.G.size, self.D.size)
+        self.sizes: tuple[int, ...] = (self.G.size, self.D.size)
         self.latent_dim = as_positive_int(latent_dim, "latent_dim")
         self.batch_size = as_positive_int(batch_size, "batch_size")
         self.loss = choice(loss, "loss", LOSSES)
@@ -185,7 +185,7 @@ class ParameterizedGAN:
         self.replay_weight = as_nonnegative(replay_weight, "replay_weight")
         self.replay: torch.Tensor | None = None
         self._data = self._check_data(data)
-        self._generator = torch.Generator(device=self.device).manual_seed(seed)
+        self._generator = torch.Generator().manual_seed(seed)
         self._fixed: tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None = None
         self._held: tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None = None
         if self.mode == "fixed":
@@ -212,16 +212,20 @@ class ParameterizedGAN:
 
     def draw_batch(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Draw ``(real, z, eps)`` from the game's generator: a data minibatch, latent
-        codes and WGAN-GP interpolation weights (float32, on the game's device)."""
+        codes and WGAN-GP interpolation weights (float32, on the game's device).
+
+        Draws happen on the CPU (then move), so a seed gives the same batches on every
+        device.
+        """
         n, g = self.batch_size, self._generator
         if isinstance(self._data, torch.Tensor):
-            index = torch.randint(0, self._data.shape[0], (n,), generator=g, device=self.device)
-            real = self._data[index].float()
+            index = torch.randint(0, self._data.shape[0], (n,), generator=g)
+            real = self._data[index.to(self._data.device)].float()
         else:
-            real = self._data.sample(n, generator=g, device=self.device, dtype=torch.float32)
-        z = torch.randn(n, self.latent_dim, generator=g, device=self.device)
-        eps = torch.rand(n, generator=g, device=self.device)
-        return real, z, eps
+            real = self._data.sample(n, generator=g, dtype=torch.float32)
+        z = torch.randn(n, self.latent_dim, generator=g)
+        eps = torch.rand(n, generator=g)
+        return real.to(self.device), z.to(self.device), eps.to(self.device)
 
     @contextmanager
     def hold_batch(self) -> Iterator[None]:
@@ -247,20 +251,30 @@ class ParameterizedGAN:
         self._generator.set_state(state)
 
     def at_batch(
-        self, real: torch.Tensor | None = None, z: torch.Tensor | None = None
+        self,
+        real: torch.Tensor | None = None,
+        z: torch.Tensor | None = None,
+        *,
+        seed: int | None = None,
     ) -> ParameterizedGAN:
-        """A fixed-batch copy of this game (same networks and settings) at the given
-        batch, or at a freshly drawn one: for spectra of a GAN along training."""
+        """A fixed-batch copy of this game (same networks and settings): for spectra of
+        a GAN along training, or a fixed evaluation batch.
+
+        Missing parts of the batch are drawn from a generator seeded with ``seed``
+        (default: the game's seed + 1), never from this game's own stream, so making
+        the copy does not change the minibatches this game will draw.
+        """
         game = object.__new__(ParameterizedGAN)
         game.__dict__.update(self.__dict__)
         game.mode = "fixed"
-        drawn = self.draw_batch()
+        game._held = None
+        game._generator = torch.Generator().manual_seed(self.seed + 1 if seed is None else seed)
+        drawn = game.draw_batch()
         game._fixed = (
             drawn[0] if real is None else real.to(self.device),
             drawn[1] if z is None else z.to(self.device),
             drawn[2],
         )
-        game._generator = torch.Generator(device=self.device).manual_seed(self.seed)
         return game
 
     # -- parameters ----------------------------------------------------------------------

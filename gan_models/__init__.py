@@ -12,6 +12,14 @@ networks work with :func:`torch.func.functional_call`, so :class:`games.FlatModu
 them into flat players of a game.
 """
 
+from .config import (
+    ConfigError,
+    TrainConfig,
+    build_game,
+    build_rule,
+    load_config,
+    resolve_device,
+)
 from .data import GaussianMixture, grid, high_dimensional, ring, temperature
 from .networks import (
     MLP,
@@ -21,17 +29,33 @@ from .networks import (
     generator_mlp,
     pack_samples,
 )
+from .remedies import MixtureGenerator, ReplayBuffer, Substitution
+from .trainer import Trainer, TrainingDiverged, TrainResult, load_checkpoint, save_checkpoint
 
 __all__ = [
     "MLP",
+    "ConfigError",
     "Discriminator",
     "GaussianMixture",
     "MinibatchDiscrimination",
+    "MixtureGenerator",
+    "ReplayBuffer",
+    "Substitution",
+    "TrainConfig",
+    "TrainResult",
+    "Trainer",
+    "TrainingDiverged",
+    "build_game",
+    "build_rule",
     "discriminator_mlp",
     "generator_mlp",
     "grid",
     "high_dimensional",
+    "load_checkpoint",
+    "load_config",
     "pack_samples",
+    "resolve_device",
     "ring",
+    "save_checkpoint",
     "temperature",
 ]

@@ -471,6 +471,18 @@ def pack_samples(x: torch.Tensor, pack: int) -> torch.Tensor:
     return x.reshape(batch // pack, pack * d)
 
 
+class _PackedFeatures(nn.Module):
+    """The discriminator's last hidden layer on packed inputs (feature matching)."""
+
+    def __init__(self, trunk: nn.Module, pack: int, in_features: int) -> None:
+        super().__init__()
+        self.trunk, self.pack, self.in_features = trunk, pack, in_features
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = _check_features(x, self.in_features, "Discriminator.features")
+        return self.trunk(pack_samples(x, self.pack))
+
+
 class Discriminator(nn.Module):
     r"""An MLP discriminator with optional packing and minibatch discrimination.
 
@@ -554,6 +566,9 @@ class Discriminator(nn.Module):
             features = self.minibatch.out_features
         self.head = config.linear(features, 1, hidden=False)
         self.to(device=config.device, dtype=config.dtype)
+        # the last hidden layer as a module of its own (for feature matching), sharing the
+        # trunk's parameters; kept out of the module tree so names stay unique
+        self.__dict__["features"] = _PackedFeatures(self.trunk, self.pack, self.in_features)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Logits of shape ``(batch // pack,)`` for samples ``x`` of shape ``(batch, in_features)``."""

@@ -1,0 +1,501 @@
+"""Training configuration: dataclasses, TOML loading with clear errors, and building.
+
+A configuration file (TOML) has top-level run settings and one table per part; every
+key is optional (defaults below: the unrolled-GAN paper's 8-Gaussian ring set-up).
+
+.. code-block:: toml
+
+    seed = 0
+    steps = 5000
+    batch_size = 256
+    latent_dim = 256
+
+    [data]
+    name = "ring"            # ring | grid | temperature | high_dimensional
+    options = { std = 0.02 } # passed to gan_models.ring(...) etc.
+
+    [generator]
+    depth = 2
+    width = 128
+    components = 1           # > 1: a mixture of generators (MIX+GAN-style)
+
+    [discriminator]
+    minibatch_discrimination = 0   # kernels (0: off)
+    pack = 1                        # PacGAN packing degree
+
+    [game]
+    loss = "non_saturating"
+    regularizer = "none"
+    feature_matching = false
+
+    [optimizer]
+    rule = "adam"            # see RULES
+    lr = 1e-4                # or [lr_G, lr_D]
+    alternating = true
+    d_steps = 1
+
+    [unroll]
+    steps = 0                # K: unrolled GAN when > 0
+
+    [replay]
+    capacity = 0             # experience replay when > 0
+
+    [substitution]
+    every = 0                # swap in old snapshots when > 0
+
+Every error names the key (``optimizer.lr: expected a number > 0 or a list of two,
+got -1``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import tomllib
+import torch
+
+from dynamics import (
+    Adam,
+    Alternating,
+    Consensus,
+    Extragradient,
+    Momentum,
+    OptimisticGD,
+    RMSProp,
+    SimultaneousGD,
+    UpdateRule,
+)
+from games import Game, ParameterizedGAN, unrolled
+
+from . import data as data_module
+from .networks import discriminator_mlp, generator_mlp
+from .remedies import MixtureGenerator
+
+__all__ = [
+    "DATASETS",
+    "RULES",
+    "ConfigError",
+    "DataConfig",
+    "DiscriminatorConfig",
+    "GameConfig",
+    "GeneratorConfig",
+    "OptimizerConfig",
+    "ReplayConfig",
+    "SubstitutionConfig",
+    "TrainConfig",
+    "UnrollConfig",
+    "build_game",
+    "build_rule",
+    "load_config",
+]
+
+DATASETS = ("ring", "grid", "temperature", "high_dimensional")
+RULES = ("adam", "rmsprop", "sgd", "momentum", "extragradient", "optimistic", "consensus")
+
+
+class ConfigError(ValueError):
+    """A bad configuration value; the message names the key and what was expected."""
+
+
+@dataclass
+class DataConfig:
+    name: str = "ring"
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class GeneratorConfig:
+    depth: int = 2
+    width: int = 128
+    activation: str = "relu"
+    init: str = "orthogonal"
+    gain: float = 0.8
+    spectral_norm: bool = False
+    components: int = 1
+
+
+@dataclass
+class DiscriminatorConfig:
+    depth: int = 2
+    width: int = 128
+    activation: str = "relu"
+    init: str = "orthogonal"
+    gain: float = 0.8
+    spectral_norm: bool = False
+    minibatch_discrimination: int = 0
+    pack: int = 1
+
+
+@dataclass
+class GameConfig:
+    loss: str = "non_saturating"
+    regularizer: str = "none"
+    gamma: float = 1.0
+    feature_matching: bool = False
+
+
+@dataclass
+class OptimizerConfig:
+    rule: str = "adam"
+    lr: float | list[float] = 1e-4
+    betas: list[float] = field(default_factory=lambda: [0.5, 0.999])
+    alternating: bool = True
+    d_steps: int = 1
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class UnrollConfig:
+    steps: int = 0
+    lr: float = 1e-4
+    inner: str = "adam"
+    first_order: bool = False
+
+
+@dataclass
+class ReplayConfig:
+    capacity: int = 0
+    every: int = 10
+    weight: float = 0.5
+
+
+@dataclass
+class SubstitutionConfig:
+    player: str = "discriminator"
+    every: int = 0
+    duration: int = 10
+    keep: int = 10
+
+
+@dataclass
+class TrainConfig:
+    """Everything a training run needs; see the module docstring for the file format."""
+
+    seed: int = 0
+    device: str = "auto"
+    steps: int = 5000
+    batch_size: int = 256
+    latent_dim: int = 256
+    eval_every: int = 500
+    eval_samples: int = 2500
+    checkpoint_every: int = 1000
+    log_every: int = 100
+    data: DataConfig = field(default_factory=DataConfig)
+    generator: GeneratorConfig = field(default_factory=GeneratorConfig)
+    discriminator: DiscriminatorConfig = field(default_factory=DiscriminatorConfig)
+    game: GameConfig = field(default_factory=GameConfig)
+    optimizer: OptimizerConfig = field(default_factory=OptimizerConfig)
+    unroll: UnrollConfig = field(default_factory=UnrollConfig)
+    replay: ReplayConfig = field(default_factory=ReplayConfig)
+    substitution: SubstitutionConfig = field(default_factory=SubstitutionConfig)
+
+    @classmethod
+    def from_dict(cls, mapping: Mapping[str, Any]) -> TrainConfig:
+        """Build and validate a configuration from nested mappings (e.g. parsed TOML)."""
+        config = _from_mapping(cls, mapping, "")
+        assert isinstance(config, TrainConfig)
+        config.validate()
+        return config
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain nested dicts (JSON/TOML-serialisable)."""
+        return dataclasses.asdict(self)
+
+    def replace(self, **changes: Any) -> TrainConfig:
+        """A copy with top-level fields or ``section__key`` entries changed, validated."""
+        mapping = self.to_dict()
+        for key, value in changes.items():
+            if "__" in key:
+                section, sub = key.split("__", 1)
+                mapping.setdefault(section, {})[sub] = value
+            else:
+                mapping[key] = value
+        return TrainConfig.from_dict(mapping)
+
+    def validate(self) -> None:
+        """Check ranges and choices; raises :class:`ConfigError` naming the key."""
+        for key in ("steps", "batch_size", "latent_dim", "eval_every", "eval_samples"):
+            _positive(getattr(self, key), key)
+        for key in ("checkpoint_every", "log_every"):
+            _positive(getattr(self, key), key)
+        if self.device not in ("auto", "cpu") and not self.device.startswith("cuda"):
+            raise ConfigError(f"device: expected 'auto', 'cpu' or 'cuda[:N]', got {self.device!r}")
+        _choice(self.data.name, "data.name", DATASETS)
+        for name, net in (("generator", self.generator), ("discriminator", self.discriminator)):
+            _positive(net.depth, f"{name}.depth", allow_zero=True)
+            _positive(net.width, f"{name}.width")
+            if not net.gain > 0:
+                raise ConfigError(f"{name}.gain: expected a number > 0, got {net.gain}")
+        _positive(self.generator.components, "generator.components")
+        _positive(
+            self.discriminator.minibatch_discrimination,
+            "discriminator.minibatch_discrimination",
+            allow_zero=True,
+        )
+        _positive(self.discriminator.pack, "discriminator.pack")
+        if self.batch_size % self.discriminator.pack:
+            raise ConfigError(
+                f"discriminator.pack: expected a divisor of batch_size={self.batch_size}, "
+                f"got {self.discriminator.pack}"
+            )
+        _choice(
+            self.game.loss,
+            "game.loss",
+            ("minimax", "non_saturating", "mle", "wgan", "hinge", "least_squares"),
+        )
+        _choice(self.game.regularizer, "game.regularizer", ("none", "r1", "r2", "wgan_gp"))
+        _nonnegative(self.game.gamma, "game.gamma")
+        opt = self.optimizer
+        _choice(opt.rule, "optimizer.rule", RULES)
+        lrs = opt.lr if isinstance(opt.lr, list) else [opt.lr]
+        if len(lrs) not in (1, 2) or not all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and v > 0
+            for v in lrs
+        ):
+            raise ConfigError(
+                f"optimizer.lr: expected a number > 0 or a list of two (generator, "
+                f"discriminator), got {opt.lr!r}"
+            )
+        if len(opt.betas) != 2 or not all(0 <= b < 1 for b in opt.betas):
+            raise ConfigError(f"optimizer.betas: expected two numbers in [0, 1), got {opt.betas}")
+        _positive(opt.d_steps, "optimizer.d_steps")
+        if opt.d_steps > 1 and not opt.alternating:
+            raise ConfigError(
+                "optimizer.d_steps: several discriminator steps need optimizer.alternating = true"
+            )
+        _positive(self.unroll.steps, "unroll.steps", allow_zero=True)
+        if not self.unroll.lr > 0:
+            raise ConfigError(f"unroll.lr: expected a number > 0, got {self.unroll.lr}")
+        _choice(self.unroll.inner, "unroll.inner", ("sgd", "adam"))
+        _positive(self.replay.capacity, "replay.capacity", allow_zero=True)
+        _positive(self.replay.every, "replay.every")
+        _nonnegative(self.replay.weight, "replay.weight")
+        _choice(self.substitution.player, "substitution.player", ("generator", "discriminator"))
+        _positive(self.substitution.every, "substitution.every", allow_zero=True)
+        _positive(self.substitution.duration, "substitution.duration")
+        _positive(self.substitution.keep, "substitution.keep")
+
+
+# -- generic validation ----------------------------------------------------------------------
+
+
+def _type_name(annotation: Any) -> str:
+    return str(annotation).replace("typing.", "")
+
+
+def _from_mapping(cls: type, mapping: Any, where: str) -> Any:
+    prefix = f"{where}." if where else ""
+    if not isinstance(mapping, Mapping):
+        raise ConfigError(
+            f"{where or 'config'}: expected a table of settings, got {type(mapping).__name__}"
+        )
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = sorted(set(mapping) - set(fields))
+    if unknown:
+        raise ConfigError(f"{prefix}{unknown[0]}: unknown key, expected one of {sorted(fields)}")
+    values: dict[str, Any] = {}
+    defaults = cls()
+    for name, value in mapping.items():
+        default = getattr(defaults, name)
+        key = f"{prefix}{name}"
+        if dataclasses.is_dataclass(default):
+            values[name] = _from_mapping(type(default), value, key)
+        else:
+            values[name] = _coerce(value, default, key, fields[name].type)
+    return cls(**values)
+
+
+def _coerce(value: Any, default: Any, key: str, annotation: Any) -> Any:
+    if isinstance(default, bool):
+        if not isinstance(value, bool):
+            raise ConfigError(f"{key}: expected true or false, got {value!r}")
+        return value
+    if isinstance(default, int) and not isinstance(default, bool):
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(f"{key}: expected an integer, got {value!r}")
+        return value
+    if isinstance(default, float) and "list" not in str(annotation):
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ConfigError(f"{key}: expected a number, got {value!r}")
+        if not math.isfinite(value):
+            raise ConfigError(f"{key}: expected a finite number, got {value!r}")
+        return float(value)
+    if isinstance(default, str):
+        if not isinstance(value, str):
+            raise ConfigError(f"{key}: expected a string, got {value!r}")
+        return value
+    if isinstance(default, dict):
+        if not isinstance(value, Mapping):
+            raise ConfigError(f"{key}: expected a table, got {value!r}")
+        return dict(value)
+    if isinstance(value, list):
+        if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value):
+            raise ConfigError(f"{key}: expected a list of numbers, got {value!r}")
+        return [float(v) for v in value]
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ConfigError(f"{key}: expected {_type_name(annotation)}, got {value!r}")
+    return float(value)
+
+
+def _positive(value: int, key: str, *, allow_zero: bool = False) -> None:
+    low = 0 if allow_zero else 1
+    if value < low:
+        raise ConfigError(f"{key}: expected an integer >= {low}, got {value}")
+
+
+def _nonnegative(value: float, key: str) -> None:
+    if not value >= 0:
+        raise ConfigError(f"{key}: expected a number >= 0, got {value}")
+
+
+def _choice(value: str, key: str, options: tuple[str, ...]) -> None:
+    if value not in options:
+        raise ConfigError(f"{key}: expected one of {', '.join(options)}; got {value!r}")
+
+
+def load_config(path: str | Path) -> TrainConfig:
+    """Read a TOML configuration file.
+
+    Raises
+    ------
+    FileNotFoundError
+        If the file does not exist.
+    ConfigError
+        On malformed TOML (with its line) or a bad value (naming the key).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"config: no such file {str(path)!r}")
+    try:
+        mapping = tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"config: {path.name} is not valid TOML ({error})") from None
+    return TrainConfig.from_dict(mapping)
+
+
+# -- building ---------------------------------------------------------------------------------
+
+
+def resolve_device(device: str) -> torch.device:
+    """``'auto'`` is CUDA when available, else the CPU."""
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    resolved = torch.device(device)
+    if resolved.type == "cuda" and not torch.cuda.is_available():
+        raise ConfigError(f"device: {device!r} requested but CUDA is not available")
+    return resolved
+
+
+def build_data(config: TrainConfig) -> data_module.GaussianMixture:
+    """The data distribution named by ``config.data``."""
+    factory = getattr(data_module, config.data.name)
+    try:
+        mixture = factory(**config.data.options)
+    except TypeError as error:
+        raise ConfigError(f"data.options: {error}") from None
+    except ValueError as error:
+        raise ConfigError(f"data.options: {error}") from None
+    assert isinstance(mixture, data_module.GaussianMixture)
+    return mixture
+
+
+def build_game(
+    config: TrainConfig, *, device: torch.device | str = "cpu"
+) -> tuple[Game, ParameterizedGAN, data_module.GaussianMixture]:
+    """The training game (unrolled if asked), its base ParameterizedGAN and the data.
+
+    Networks are initialised from ``config.seed`` (not the global RNG), in float32.
+    """
+    device = torch.device(device)
+    mixture = build_data(config)
+    g, d = config.generator, config.discriminator
+    seed = config.seed
+    components = [
+        generator_mlp(
+            latent=config.latent_dim,
+            out=mixture.dim,
+            depth=g.depth,
+            width=g.width,
+            activation=g.activation,
+            init=g.init,
+            gain=g.gain,
+            spectral_norm=g.spectral_norm,
+            device=device,
+            generator=seed * 1000 + 1 + i,
+        )
+        for i in range(g.components)
+    ]
+    generator = components[0] if len(components) == 1 else MixtureGenerator(components)
+    discriminator = discriminator_mlp(
+        in_features=mixture.dim,
+        depth=d.depth,
+        width=d.width,
+        activation=d.activation,
+        init=d.init,
+        gain=d.gain,
+        spectral_norm=d.spectral_norm,
+        minibatch_discrimination=d.minibatch_discrimination or None,
+        pack=d.pack,
+        device=device,
+        generator=seed * 1000 + 999,
+    )
+    base = ParameterizedGAN(
+        generator,
+        discriminator,
+        mixture,
+        latent_dim=config.latent_dim,
+        batch_size=config.batch_size,
+        loss=config.game.loss,
+        regularizer=config.game.regularizer,
+        gamma=config.game.gamma,
+        feature_matching=config.game.feature_matching,
+        mode="sampling",
+        seed=seed,
+        device=device,
+        replay_weight=config.replay.weight,
+    )
+    game: Game = base
+    if config.unroll.steps > 0:
+        game = unrolled(
+            base,
+            config.unroll.steps,
+            lr=config.unroll.lr,
+            inner=config.unroll.inner,
+            first_order=config.unroll.first_order,
+            betas=tuple(config.optimizer.betas),
+        )
+    return game, base, mixture
+
+
+def build_rule(config: TrainConfig) -> UpdateRule:
+    """The update rule named by ``config.optimizer`` (alternating when asked)."""
+    opt = config.optimizer
+    lr: float | list[float] = opt.lr if isinstance(opt.lr, list) else float(opt.lr)
+    options = dict(opt.options)
+    try:
+        if opt.rule == "adam":
+            rule: UpdateRule = Adam(lr, betas=(opt.betas[0], opt.betas[1]), **options)
+        elif opt.rule == "rmsprop":
+            rule = RMSProp(lr, **options)
+        elif opt.rule == "sgd":
+            rule = SimultaneousGD(lr, **options)
+        elif opt.rule == "momentum":
+            rule = Momentum(lr, **options)
+        elif opt.rule == "extragradient":
+            rule = Extragradient(lr, **options)
+        elif opt.rule == "optimistic":
+            rule = OptimisticGD(lr, **options)
+        else:
+            rule = Consensus(lr, **options)
+    except TypeError as error:
+        raise ConfigError(f"optimizer.options: {error}") from None
+    except ValueError as error:
+        raise ConfigError(f"optimizer: {error}") from None
+    if opt.alternating:
+        return Alternating(rule, repeats=(1, opt.d_steps))
+    return rule

@@ -1,0 +1,510 @@
+"""The trainer: any :mod:`dynamics` rule on a neural GAN, with logs, evaluation,
+atomic checkpoints, exact resume and a clean stop on divergence.
+
+Randomness has three independent seeded streams — the networks' initialisation, the
+game's minibatches (:meth:`games.ParameterizedGAN.rng_state`) and the remedies' draws —
+plus fixed evaluation latents, all saved in checkpoints: on the CPU an interrupted and
+resumed run ends with exactly the parameters of an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import sys
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+import torch
+
+from dynamics import RuleState, UpdateRule
+from games import Game, ParameterizedGAN, flatten_params, vector_field
+
+from .config import TrainConfig, build_game, build_rule, resolve_device
+from .data import GaussianMixture
+from .remedies import ReplayBuffer, Substitution
+
+__all__ = [
+    "TrainResult",
+    "Trainer",
+    "TrainingDiverged",
+    "load_checkpoint",
+    "save_checkpoint",
+]
+
+CHECKPOINT = "checkpoint.pt"
+LOG = "log.jsonl"
+FORMAT = 1
+
+Evaluator = Callable[[torch.Tensor], Mapping[str, Any]]
+
+
+class TrainingDiverged(RuntimeError):
+    """Losses or parameters became NaN/Inf; the last good checkpoint is kept.
+
+    Attributes
+    ----------
+    step : int
+        The step whose update produced non-finite values.
+    checkpoint : pathlib.Path or None
+        The last good checkpoint on disk (None without an output folder).
+    """
+
+    def __init__(self, message: str, step: int, checkpoint: Path | None) -> None:
+        super().__init__(message)
+        self.step = step
+        self.checkpoint = checkpoint
+
+
+@dataclass
+class TrainResult:
+    """What a run returns: final params, the evaluation history and where things are."""
+
+    params: tuple[torch.Tensor, ...]
+    step: int
+    history: list[dict[str, Any]] = field(default_factory=list)
+    steps_per_second: float = 0.0
+    out_dir: Path | None = None
+
+
+# -- checkpoints --------------------------------------------------------------------------------
+
+
+def _atomic_write(path: Path, write: Callable[[Path], None]) -> None:
+    """Write to a temporary file in the same folder, flush to disk, then rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        write(tmp)
+        with open(tmp, "rb") as handle:
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def save_checkpoint(path: str | Path, state: Mapping[str, Any]) -> None:
+    """Save ``state`` (tensors, numbers, strings, lists, dicts) atomically with torch.save."""
+    _atomic_write(Path(path), lambda tmp: torch.save(dict(state), tmp))
+
+
+def load_checkpoint(
+    path: str | Path, *, map_location: str | torch.device = "cpu"
+) -> dict[str, Any]:
+    """Load a checkpoint with ``weights_only=True`` (no arbitrary code is unpickled).
+
+    Raises
+    ------
+    FileNotFoundError
+        If there is no checkpoint at ``path``.
+    ValueError
+        If the file is not a gamedyn checkpoint.
+    """
+    path = Path(path)
+    if path.is_dir():
+        path = path / CHECKPOINT
+    if not path.is_file():
+        raise FileNotFoundError(f"checkpoint: no such file {str(path)!r}")
+    try:
+        state = torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as error:  # a truncated or foreign file
+        raise ValueError(
+            f"checkpoint: {str(path)!r} is not a readable checkpoint ({error})"
+        ) from None
+    if not isinstance(state, dict) or state.get("format") != FORMAT:
+        raise ValueError(f"checkpoint: {str(path)!r} is not a gamedyn checkpoint (format {FORMAT})")
+    return state
+
+
+def _pack_state(state: Any) -> Any:
+    if isinstance(state, RuleState):
+        return {"t": state.t, "buffers": [_pack_state(b) for b in state.buffers]}
+    if isinstance(state, (tuple, list)):
+        return [_pack_state(s) for s in state]
+    return state
+
+
+def _unpack_state(packed: Any) -> Any:
+    if isinstance(packed, dict) and set(packed) == {"t", "buffers"}:
+        return RuleState(int(packed["t"]), tuple(_unpack_state(b) for b in packed["buffers"]))
+    if isinstance(packed, list):
+        return tuple(_unpack_state(p) for p in packed)
+    return packed
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, torch.Tensor):
+        return value.tolist()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None if math.isnan(value) else ("inf" if value > 0 else "-inf")
+    if isinstance(value, dict):
+        return {k: _json_value(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_value(v) for v in value]
+    return value
+
+
+# -- the trainer ---------------------------------------------------------------------------------
+
+
+class Trainer:
+    r"""Train a neural GAN with any update rule.
+
+    Parameters
+    ----------
+    game : Game
+        The training game: a sampling-mode :class:`games.ParameterizedGAN`, or a game
+        built on one (e.g. :func:`games.unrolled`).
+    base : games.ParameterizedGAN
+        The networks' game (``game`` itself when not unrolled).
+    rule : dynamics.UpdateRule
+    steps : int
+        Total number of updates.
+    out_dir : str or pathlib.Path, optional
+        Where ``log.jsonl``, ``checkpoint.pt`` and ``samples/`` go (nothing is written
+        without it).
+    evaluate : callable, optional
+        ``samples -> dict`` of metrics, e.g. :func:`analyses.coverage_evaluator`.
+    eval_every, eval_samples, checkpoint_every, log_every : int
+    seed : int
+        Seed of the evaluation latents and of the remedies' draws.
+    replay : (capacity, every) or None
+        Experience replay: every ``every`` steps the current fakes join a buffer of
+        ``capacity`` samples, and each step shows ``batch_size`` of them to D.
+    substitution : Substitution, optional
+    dtype : torch.dtype
+        Training precision (float32).
+    progress : bool or None
+        Live progress line on stderr (default: when stderr is a terminal).
+    config : TrainConfig, optional
+        Saved in the checkpoint for reference.
+    """
+
+    def __init__(
+        self,
+        game: Game,
+        base: ParameterizedGAN,
+        rule: UpdateRule,
+        *,
+        steps: int,
+        out_dir: str | Path | None = None,
+        evaluate: Evaluator | None = None,
+        eval_every: int = 500,
+        eval_samples: int = 2500,
+        checkpoint_every: int = 1000,
+        log_every: int = 100,
+        seed: int = 0,
+        replay: tuple[int, int] | None = None,
+        substitution: Substitution | None = None,
+        dtype: torch.dtype = torch.float32,
+        progress: bool | None = None,
+        config: TrainConfig | None = None,
+        stream: TextIO | None = None,
+    ) -> None:
+        if not isinstance(base, ParameterizedGAN):
+            raise TypeError(f"base: expected a games.ParameterizedGAN, got {type(base).__name__}")
+        if not isinstance(rule, UpdateRule):
+            raise TypeError(f"rule: expected a dynamics.UpdateRule, got {type(rule).__name__}")
+        for name, value in (
+            ("steps", steps),
+            ("eval_every", eval_every),
+            ("eval_samples", eval_samples),
+            ("checkpoint_every", checkpoint_every),
+            ("log_every", log_every),
+        ):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name}: expected an integer >= 1, got {value!r}")
+        self.game, self.base, self.rule = game, base, rule
+        self.steps = steps
+        self.out_dir = None if out_dir is None else Path(out_dir)
+        self.evaluate = evaluate
+        self.eval_every, self.eval_samples = eval_every, eval_samples
+        self.checkpoint_every, self.log_every = checkpoint_every, log_every
+        self.seed = seed
+        self.device = base.device
+        self.dtype = dtype
+        self.config = config
+        self.stream = sys.stderr if stream is None else stream
+        self.progress = self.stream.isatty() if progress is None else progress
+        self.replay = None if replay is None else ReplayBuffer(replay[0])
+        self.replay_every = 1 if replay is None else int(replay[1])
+        self.substitution = substitution
+        # CPU generators: the same draws on every device
+        self._remedy_rng = torch.Generator().manual_seed(seed + 7919)
+        eval_rng = torch.Generator().manual_seed(seed + 104729)
+        self._eval_z = torch.randn(eval_samples, base.latent_dim, generator=eval_rng).to(
+            self.device
+        )
+        self._eval_game = base.at_batch()
+        self.params = tuple(p.to(self.device) for p in base.params(dtype=dtype, device=self.device))
+        self.state = rule.init(game, self.params)
+        self.step = 0
+        self.history: list[dict[str, Any]] = []
+
+    @classmethod
+    def from_config(
+        cls,
+        config: TrainConfig,
+        *,
+        out_dir: str | Path | None = None,
+        evaluate: Evaluator | Callable[[GaussianMixture], Evaluator] | None = None,
+        progress: bool | None = None,
+        stream: TextIO | None = None,
+    ) -> Trainer:
+        """Build the game, networks, rule and remedies from a :class:`TrainConfig`.
+
+        ``evaluate`` may be a factory taking the data mixture (so that metrics know the
+        modes), e.g. :func:`analyses.coverage_evaluator`.
+        """
+        device = resolve_device(config.device)
+        game, base, mixture = build_game(config, device=device)
+        rule = build_rule(config)
+        sub = config.substitution
+        substitution = (
+            Substitution(0 if sub.player == "generator" else 1, sub.every, sub.duration, sub.keep)
+            if sub.every > 0
+            else None
+        )
+        evaluator: Evaluator | None = None
+        if evaluate is not None:
+            made = evaluate(mixture)  # type: ignore[arg-type]
+            evaluator = made if callable(made) else evaluate  # type: ignore[assignment]
+        return cls(
+            game,
+            base,
+            rule,
+            steps=config.steps,
+            out_dir=out_dir,
+            evaluate=evaluator,
+            eval_every=config.eval_every,
+            eval_samples=config.eval_samples,
+            checkpoint_every=config.checkpoint_every,
+            log_every=config.log_every,
+            seed=config.seed,
+            replay=(config.replay.capacity, config.replay.every)
+            if config.replay.capacity
+            else None,
+            substitution=substitution,
+            progress=progress,
+            config=config,
+            stream=stream,
+        )
+
+    # -- state --------------------------------------------------------------------------
+
+    def state_dict(self) -> dict[str, Any]:
+        """Everything needed to continue exactly (tensors and plain values only)."""
+        return {
+            "format": FORMAT,
+            "step": self.step,
+            "params": [p.detach().cpu() for p in self.params],
+            "rule_state": _pack_state(self.state),
+            "game_rng": self.base.rng_state(),
+            "remedy_rng": self._remedy_rng.get_state(),
+            "replay": None if self.replay is None else self.replay.state_dict(),
+            "substitution": None if self.substitution is None else self.substitution.state_dict(),
+            "history": json.dumps(_json_value(self.history)),
+            "config": json.dumps(self.config.to_dict()) if self.config is not None else "",
+            "players": list(self.game.players),
+            "sizes": list(self.game.sizes),
+        }
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        """Continue from :meth:`state_dict` (e.g. a loaded checkpoint)."""
+        sizes = [int(s) for s in state["sizes"]]
+        if sizes != list(self.game.sizes):
+            raise ValueError(
+                f"checkpoint: parameter sizes {sizes} do not match the game's {list(self.game.sizes)}"
+            )
+        self.step = int(state["step"])
+        self.params = tuple(p.to(device=self.device, dtype=self.dtype) for p in state["params"])
+        self.state = _to_device(_unpack_state(state["rule_state"]), self.device)
+        self.base.set_rng_state(state["game_rng"])
+        self._remedy_rng.set_state(state["remedy_rng"])
+        if self.replay is not None and state.get("replay") is not None:
+            self.replay.load_state_dict(state["replay"])
+        if self.substitution is not None and state.get("substitution") is not None:
+            self.substitution.load_state_dict(state["substitution"])
+        self.history = json.loads(state["history"]) if state.get("history") else []
+        self.base.load_(self.params)
+
+    def save(self) -> Path | None:
+        """Write the checkpoint atomically (no-op without ``out_dir``)."""
+        if self.out_dir is None:
+            return None
+        path = self.out_dir / CHECKPOINT
+        save_checkpoint(path, self.state_dict())
+        return path
+
+    def resume(self) -> bool:
+        """Load ``out_dir/checkpoint.pt`` if present; trims the log to its step."""
+        if self.out_dir is None or not (self.out_dir / CHECKPOINT).is_file():
+            return False
+        self.load_state_dict(load_checkpoint(self.out_dir / CHECKPOINT))
+        log = self.out_dir / LOG
+        if log.is_file():
+            kept = [
+                line
+                for line in log.read_text().splitlines()
+                if line.strip() and json.loads(line).get("step", 0) <= self.step
+            ]
+            text = "".join(k + "\n" for k in kept)
+
+            def write(tmp: Path) -> None:
+                tmp.write_text(text)
+
+            _atomic_write(log, write)
+        return True
+
+    # -- running --------------------------------------------------------------------------
+
+    def _log(self, record: Mapping[str, Any]) -> None:
+        if self.out_dir is None:
+            return
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        with open(self.out_dir / LOG, "a") as handle:
+            handle.write(json.dumps(_json_value(dict(record))) + "\n")
+
+    def _finite(self, params: tuple[torch.Tensor, ...]) -> bool:
+        return bool(torch.isfinite(flatten_params(params)).all())
+
+    def _diverged(self, step: int, what: str) -> TrainingDiverged:
+        path = self.out_dir / CHECKPOINT if self.out_dir is not None else None
+        kept = path if path is not None and path.is_file() else None
+        self._log({"event": "diverged", "step": step, "what": what})
+        where = (
+            f"the last good checkpoint {str(kept)!r} is kept"
+            if kept is not None
+            else "the last good parameters are kept in trainer.params"
+        )
+        return TrainingDiverged(
+            f"training diverged at step {step}: {what} became NaN/Inf; {where}", step, kept
+        )
+
+    def evaluation(self) -> dict[str, Any]:
+        """Losses and |xi| on the fixed evaluation batch, and ``evaluate`` on
+        ``eval_samples`` generated samples (fixed latents)."""
+        with torch.no_grad():
+            samples = self.base.sample(self.params, self._eval_z).detach()
+        l_g, l_d = self._eval_game.losses(self.params)
+        xi = vector_field(self._eval_game, self.params)
+        record: dict[str, Any] = {
+            "step": self.step,
+            "loss_generator": float(l_g),
+            "loss_discriminator": float(l_d),
+            "xi_norm": float(flatten_params(xi).norm()),
+        }
+        if self.evaluate is not None and bool(torch.isfinite(samples).all()):
+            record.update(self.evaluate(samples.cpu()))
+        if self.out_dir is not None:
+            path = self.out_dir / "samples" / f"step_{self.step:07d}.pt"
+            save_checkpoint(path, {"format": FORMAT, "step": self.step, "samples": samples.cpu()})
+        return record
+
+    def _one_step(self) -> None:
+        params = self.params
+        if self.substitution is not None:
+            params = self.substitution.before_step(self.step, params, self._remedy_rng)
+        if self.replay is not None:
+            if self.step % self.replay_every == 0:
+                z = torch.randn(
+                    self.base.batch_size, self.base.latent_dim, generator=self._remedy_rng
+                ).to(self.device)
+                with torch.no_grad():
+                    self.replay.push(self.base.sample(params, z))
+            self.base.replay = self.replay.draw(self.base.batch_size, self._remedy_rng)
+        with torch.no_grad():
+            new, state = self.rule.step(self.game, params, self.state)
+        new = tuple(p.detach() for p in new)
+        if not self._finite(new):
+            raise self._diverged(self.step + 1, "the parameters")
+        self.params, self.state = new, state
+        self.step += 1
+
+    def _show(self, record: Mapping[str, Any], rate: float) -> None:
+        parts = [f"step {self.step}/{self.steps}", f"{rate:.1f} it/s"]
+        for key, label in (
+            ("loss_generator", "l_G"),
+            ("loss_discriminator", "l_D"),
+            ("modes_covered", "modes"),
+            ("high_quality_percent", "hq%"),
+        ):
+            if key in record and isinstance(record[key], (int, float)):
+                parts.append(f"{label} {record[key]:.3g}")
+        line = " | ".join(parts)
+        if self.progress:
+            self.stream.write("\r" + line.ljust(90))
+        else:
+            self.stream.write(line + "\n")
+        self.stream.flush()
+
+    def train(self, *, resume: bool = True, stop_after: int | None = None) -> TrainResult:
+        """Run until ``steps`` (continuing from ``out_dir``'s checkpoint if ``resume``).
+
+        Parameters
+        ----------
+        resume : bool
+            Continue from an existing checkpoint in ``out_dir``.
+        stop_after : int, optional
+            Stop (as an interruption would) after this many steps of this call.
+
+        Raises
+        ------
+        TrainingDiverged
+            When parameters or losses become NaN/Inf (the last good checkpoint stays).
+        """
+        if resume:
+            self.resume()
+        if self.step == 0 and not self.history:
+            self.history.append(self.evaluation())
+            self._log(self.history[-1])
+        done_here, timed_steps, step_time = 0, 0, 0.0
+        rate = 0.0
+        while self.step < self.steps:
+            if stop_after is not None and done_here >= stop_after:
+                break
+            tick = time.perf_counter()
+            self._one_step()
+            step_time += time.perf_counter() - tick
+            timed_steps += 1
+            done_here += 1
+            if self.step % self.log_every == 0:
+                l_g, l_d = (float(v) for v in self._eval_game.losses(self.params))
+                if not (math.isfinite(l_g) and math.isfinite(l_d)):
+                    raise self._diverged(self.step, "the losses")
+                rate = timed_steps / max(step_time, 1e-9)
+                record = {"step": self.step, "loss_generator": l_g, "loss_discriminator": l_d}
+                self._log({**record, "steps_per_second": rate})
+                self._show(record, rate)
+            if self.step % self.eval_every == 0 or self.step == self.steps:
+                record = self.evaluation()
+                self.history.append(record)
+                self._log(record)
+                self._show(record, rate)
+            if self.step % self.checkpoint_every == 0 or self.step == self.steps:
+                self.save()
+        if self.progress:
+            self.stream.write("\n")
+        self.base.load_(self.params)
+        return TrainResult(
+            self.params,
+            self.step,
+            self.history,
+            timed_steps / step_time if step_time > 0 else 0.0,
+            self.out_dir,
+        )
+
+
+def _to_device(state: Any, device: torch.device) -> Any:
+    if isinstance(state, torch.Tensor):
+        return state.to(device)
+    if isinstance(state, RuleState):
+        return RuleState(state.t, tuple(_to_device(b, device) for b in state.buffers))
+    if isinstance(state, tuple):
+        return tuple(_to_device(s, device) for s in state)
+    return state
