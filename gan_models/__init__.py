@@ -15,6 +15,7 @@ them into flat players of a game.
 from .config import (
     ConfigError,
     TrainConfig,
+    build_data,
     build_game,
     build_rule,
     load_config,
@@ -45,6 +46,7 @@ __all__ = [
     "TrainResult",
     "Trainer",
     "TrainingDiverged",
+    "build_data",
     "build_game",
     "build_rule",
     "discriminator_mlp",

@@ -252,14 +252,16 @@ class Trainer:
         config: TrainConfig,
         *,
         out_dir: str | Path | None = None,
-        evaluate: Evaluator | Callable[[GaussianMixture], Evaluator] | None = None,
+        evaluate: Evaluator | None = None,
+        metrics: Callable[[GaussianMixture], Evaluator] | None = None,
         progress: bool | None = None,
         stream: TextIO | None = None,
     ) -> Trainer:
         """Build the game, networks, rule and remedies from a :class:`TrainConfig`.
 
-        ``evaluate`` may be a factory taking the data mixture (so that metrics know the
-        modes), e.g. :func:`analyses.coverage_evaluator`.
+        ``evaluate`` is a ``samples -> dict`` function; or give ``metrics``, a factory
+        taking the data mixture (so that the metrics know its modes), e.g.
+        :func:`analyses.coverage_evaluator`.
         """
         device = resolve_device(config.device)
         game, base, mixture = build_game(config, device=device)
@@ -270,10 +272,9 @@ class Trainer:
             if sub.every > 0
             else None
         )
-        evaluator: Evaluator | None = None
-        if evaluate is not None:
-            made = evaluate(mixture)  # type: ignore[arg-type]
-            evaluator = made if callable(made) else evaluate  # type: ignore[assignment]
+        if evaluate is not None and metrics is not None:
+            raise ValueError("evaluate, metrics: give one of the two, not both")
+        evaluator = metrics(mixture) if metrics is not None else evaluate
         return cls(
             game,
             base,

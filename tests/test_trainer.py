@@ -42,7 +42,7 @@ def config(**changes: object) -> TrainConfig:
 
 
 def trainer(cfg: TrainConfig, out: Path | None) -> Trainer:
-    return Trainer.from_config(cfg, out_dir=out, evaluate=coverage_evaluator, progress=False)
+    return Trainer.from_config(cfg, out_dir=out, metrics=coverage_evaluator, progress=False)
 
 
 # -- exact resume -------------------------------------------------------------------------------

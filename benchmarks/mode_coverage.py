@@ -1,0 +1,204 @@
+"""The mode-coverage benchmark (VEEGAN / PacGAN protocol) on the ring and the grid.
+
+For each data set, configuration and seed: train with gan_models.Trainer, then measure
+on 2,500 samples: modes covered, high-quality % (within 3 std of the nearest mode) and
+the reverse KL of the mode histogram to the uniform one (analyses.mode_coverage).
+Prints mean +- standard error over seeds, next to the published numbers
+(shared/THEORY.md), and writes results/plots into docs/.
+
+Every finished run is appended to a JSONL results file; running the script again only
+trains the missing (data set, configuration, seed) triples.
+
+    python benchmarks/mode_coverage.py                 # full (long: hours on 2 cores)
+    python benchmarks/mode_coverage.py --quick         # 2 seeds, few steps (smoke test)
+    python benchmarks/mode_coverage.py --configs plain best --datasets ring
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from analyses import ModeCoverage, format_table, mode_coverage  # noqa: E402
+from gan_models import TrainConfig, Trainer, build_data  # noqa: E402
+
+PUBLISHED = {
+    "ring": [
+        ("GAN (VEEGAN paper)", 1, 99.3),
+        ("Unrolled GAN (VEEGAN paper)", 7.6, 35.6),
+        ("VEEGAN", 8, 52.9),
+        ("GAN (PacGAN paper)", 6.3, 98.2),
+        ("PacGAN2", 7.9, 95.6),
+    ],
+    "grid": [
+        ("GAN (VEEGAN paper)", 3.3, 0.5),
+        ("Unrolled GAN (VEEGAN paper)", 23.6, 16),
+        ("VEEGAN", 24.6, 40),
+        ("GAN (PacGAN paper)", 17.3, 94.8),
+        ("PacGAN4", 24.8, 93.6),
+    ],
+}
+
+BASE: dict[str, Any] = {
+    "batch_size": 256,
+    "latent_dim": 64,
+    "eval_samples": 2500,
+    "generator": {"width": 128, "depth": 2},
+    "discriminator": {"width": 128, "depth": 2},
+    "optimizer": {"rule": "adam", "lr": 1e-4, "betas": [0.5, 0.999]},
+}
+
+
+def configurations(dataset: str, steps: int) -> dict[str, dict[str, Any]]:
+    """The compared configurations (the plain GAN, unrolled K = 1, 5, 10, the best)."""
+    modes = 8 if dataset == "ring" else 25
+    plain = {**BASE, "steps": steps}
+    unrolled = {
+        f"unrolled K={k}": {
+            **plain,
+            "unroll": {"steps": k, "lr": 1e-4, "inner": "adam"},
+        }
+        for k in (1, 5, 10)
+    }
+    best = {
+        **plain,
+        "optimizer": {"rule": "adam", "lr": 5e-4, "betas": [0.5, 0.999]},
+        "generator": {"width": 64, "depth": 2, "components": modes},
+        "discriminator": {"width": 128, "depth": 2, "pack": 2},
+        "game": {"regularizer": "r1", "gamma": 0.1},
+    }
+    return {"plain GAN": plain, **unrolled, "best: mixture + PacGAN2 + R1": best}
+
+
+def data_config(dataset: str) -> dict[str, Any]:
+    return {"name": dataset, "options": {}}
+
+
+def run_one(
+    dataset: str, name: str, mapping: dict[str, Any], seed: int, out: Path, threads: int
+) -> dict[str, Any]:
+    torch.set_num_threads(threads)
+    cfg = TrainConfig.from_dict(
+        {
+            **mapping,
+            "seed": seed,
+            "data": data_config(dataset),
+            "eval_every": max(1, mapping["steps"] // 10),
+            "checkpoint_every": max(1, mapping["steps"] // 4),
+            "log_every": max(1, mapping["steps"] // 20),
+        }
+    )
+    data = build_data(cfg)
+
+    def evaluate(samples: torch.Tensor) -> dict[str, Any]:
+        return mode_coverage(samples, data.modes, data.std).as_dict()
+
+    folder = out / "runs" / dataset / name.replace(" ", "_").replace(":", "") / f"seed{seed}"
+    trainer = Trainer.from_config(cfg, out_dir=folder, evaluate=evaluate, progress=False)
+    started = time.perf_counter()
+    result = trainer.train()
+    final = result.history[-1]
+    return {
+        "dataset": dataset,
+        "config": name,
+        "seed": seed,
+        "steps": result.step,
+        "seconds": time.perf_counter() - started,
+        "steps_per_second": result.steps_per_second,
+        "modes_covered": final["modes_covered"],
+        "high_quality_percent": final["high_quality_percent"],
+        "reverse_kl": final["reverse_kl"],
+        "counts": final["counts"],
+        "coverage_over_time": [
+            [h["step"], h["modes_covered"], h["high_quality_percent"], h.get("dominant_mode")]
+            for h in result.history
+        ],
+    }
+
+
+def as_coverage(row: dict[str, Any]) -> ModeCoverage:
+    """Rebuild a ModeCoverage from a stored row (for the summary table)."""
+    counts = row["counts"]
+    n = 2500
+    import numpy as np
+
+    counts_np = np.asarray(counts, dtype=int)
+    kl = row["reverse_kl"]
+    return ModeCoverage(
+        modes_covered=int(row["modes_covered"]),
+        n_modes=len(counts),
+        n_samples=n,
+        high_quality=float(row["high_quality_percent"]) / 100,
+        counts=counts_np,
+        nearest=np.zeros(0, dtype=int),
+        reverse_kl=float("inf") if kl in (None, "inf") else float(kl),
+        dominant_mode=int(counts_np.argmax()) if counts_np.sum() else None,
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="2 seeds, 300 steps")
+    parser.add_argument("--steps", type=int, default=10_000)
+    parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--datasets", nargs="+", default=["ring", "grid"])
+    parser.add_argument("--configs", nargs="+", default=None, help="names or prefixes")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "mode_coverage")
+    args = parser.parse_args()
+    steps, seeds = (300, 2) if args.quick else (args.steps, args.seeds)
+    out: Path = args.out if not args.quick else args.out / "quick"
+    out.mkdir(parents=True, exist_ok=True)
+    results_file = out / "results.jsonl"
+    done: dict[tuple[str, str, int], dict[str, Any]] = {}
+    if results_file.is_file():
+        for line in results_file.read_text().splitlines():
+            row = json.loads(line)
+            if row.get("steps") == steps:
+                done[(row["dataset"], row["config"], row["seed"])] = row
+    for dataset in args.datasets:
+        configs = configurations(dataset, steps)
+        if args.configs:
+            configs = {
+                k: v for k, v in configs.items() if any(k.startswith(c) for c in args.configs)
+            }
+        for name, mapping in configs.items():
+            for seed in range(seeds):
+                key = (dataset, name, seed)
+                if key in done:
+                    continue
+                row = run_one(dataset, name, mapping, seed, out, args.threads)
+                done[key] = row
+                with open(results_file, "a") as handle:
+                    handle.write(json.dumps(row) + "\n")
+                print(
+                    f"{dataset:5s} {name:32s} seed {seed}: modes {row['modes_covered']:2d}, "
+                    f"hq {row['high_quality_percent']:5.1f}%, KL {row['reverse_kl']:.3f}, "
+                    f"{row['seconds']:.0f} s",
+                    flush=True,
+                )
+    for dataset in args.datasets:
+        rows: dict[str, list[ModeCoverage]] = {}
+        for (d, name, _), row in sorted(done.items()):
+            if d == dataset:
+                rows.setdefault(name, []).append(as_coverage(row))
+        if not rows:
+            continue
+        print(f"\n### {dataset} ({steps} steps, {seeds} seeds; mean ± standard error)\n")
+        print(format_table(rows))
+        print("\npublished (modes / high-quality %):")
+        for label, modes, hq in PUBLISHED[dataset]:
+            print(f"  {label}: {modes} / {hq}")
+
+
+if __name__ == "__main__":
+    main()
