@@ -146,6 +146,7 @@ class OptimizerConfig:
     betas: list[float] = field(default_factory=lambda: [0.5, 0.999])
     alternating: bool = True
     d_steps: int = 1
+    final_lr: float = 1.0
     options: dict[str, Any] = field(default_factory=dict)
 
 
@@ -264,6 +265,11 @@ class TrainConfig:
         if len(opt.betas) != 2 or not all(0 <= b < 1 for b in opt.betas):
             raise ConfigError(f"optimizer.betas: expected two numbers in [0, 1), got {opt.betas}")
         _positive(opt.d_steps, "optimizer.d_steps")
+        if not 0 < opt.final_lr <= 1:
+            raise ConfigError(
+                f"optimizer.final_lr: expected a fraction in (0, 1] (lr decays linearly to "
+                f"lr * final_lr over the run), got {opt.final_lr}"
+            )
         if opt.d_steps > 1 and not opt.alternating:
             raise ConfigError(
                 "optimizer.d_steps: several discriminator steps need optimizer.alternating = true"
@@ -473,29 +479,49 @@ def build_game(
 
 
 def build_rule(config: TrainConfig) -> UpdateRule:
-    """The update rule named by ``config.optimizer`` (alternating when asked)."""
+    """The update rule named by ``config.optimizer`` (alternating when asked).
+
+    With ``final_lr < 1`` the step sizes decay linearly from ``lr`` to
+    ``lr * final_lr`` over ``config.steps`` updates.
+    """
     opt = config.optimizer
-    lr: float | list[float] = opt.lr if isinstance(opt.lr, list) else float(opt.lr)
+    lrs = [float(v) for v in opt.lr] if isinstance(opt.lr, list) else [float(opt.lr)] * 2
     options = dict(opt.options)
-    try:
-        if opt.rule == "adam":
-            rule: UpdateRule = Adam(lr, betas=(opt.betas[0], opt.betas[1]), **options)
-        elif opt.rule == "rmsprop":
-            rule = RMSProp(lr, **options)
-        elif opt.rule == "sgd":
-            rule = SimultaneousGD(lr, **options)
-        elif opt.rule == "momentum":
-            rule = Momentum(lr, **options)
-        elif opt.rule == "extragradient":
-            rule = Extragradient(lr, **options)
-        elif opt.rule == "optimistic":
-            rule = OptimisticGD(lr, **options)
-        else:
-            rule = Consensus(lr, **options)
-    except TypeError as error:
-        raise ConfigError(f"optimizer.options: {error}") from None
-    except ValueError as error:
-        raise ConfigError(f"optimizer: {error}") from None
+    total, final = config.steps, opt.final_lr
+
+    def decay(t: float) -> float:
+        return 1.0 - (1.0 - final) * min(t / total, 1.0)
+
+    def make(lr: Any) -> UpdateRule:
+        try:
+            if opt.rule == "adam":
+                return Adam(lr, betas=(opt.betas[0], opt.betas[1]), **options)
+            if opt.rule == "rmsprop":
+                return RMSProp(lr, **options)
+            if opt.rule == "sgd":
+                return SimultaneousGD(lr, **options)
+            if opt.rule == "momentum":
+                return Momentum(lr, **options)
+            if opt.rule == "extragradient":
+                return Extragradient(lr, **options)
+            if opt.rule == "optimistic":
+                return OptimisticGD(lr, **options)
+            return Consensus(lr, **options)
+        except TypeError as error:
+            raise ConfigError(f"optimizer.options: {error}") from None
+        except ValueError as error:
+            raise ConfigError(f"optimizer: {error}") from None
+
     if opt.alternating:
-        return Alternating(rule, repeats=(1, opt.d_steps))
-    return rule
+        repeats = (1, opt.d_steps)
+        if final == 1.0:
+            rules = [make(lrs[0]), make(lrs[1])]
+        else:
+            # a player's own step count is t * repeats: schedule on the outer step
+            rules = [
+                make(lambda t, lr=lr, r=r: lr * decay(t / r)) for lr, r in zip(lrs, repeats)
+            ]
+        return Alternating(rules, repeats=repeats)
+    if final == 1.0:
+        return make(lrs if lrs[0] != lrs[1] else lrs[0])
+    return make(lambda t: [lrs[0] * decay(t), lrs[1] * decay(t)])

@@ -53,7 +53,7 @@ def trainer(cfg: TrainConfig, out: Path | None) -> Trainer:
     [
         {},
         {
-            "unroll__steps": 2,
+            "unroll__steps": 1,
             "unroll__inner": "sgd",
             "unroll__lr": 0.05,
             "replay__capacity": 64,
