@@ -145,6 +145,77 @@ def as_coverage(row: dict[str, Any]) -> ModeCoverage:
     )
 
 
+def plots(dataset: str, done: dict[tuple[str, str, int], dict[str, Any]], out: Path) -> None:
+    """Final samples (seed 0) of every configuration, coverage over time and the plain
+    GAN's mode-hopping graph, as PNG files in ``out``."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from analyses import (
+        CoverageDisplay,
+        ModeHoppingGraphDisplay,
+        SamplesDisplay,
+    )
+    from gan_models import load_checkpoint
+
+    data = build_data(TrainConfig.from_dict({"data": data_config(dataset)}))
+    names = sorted({name for (d, name, _) in done if d == dataset})
+    if not names:
+        return
+    fig, axes = plt.subplots(1, len(names), figsize=(4 * len(names), 4), squeeze=False)
+    for ax, name in zip(axes[0], names):
+        folder = out / "runs" / dataset / name.replace(" ", "_").replace(":", "") / "seed0"
+        snapshots = sorted((folder / "samples").glob("step_*.pt"))
+        if not snapshots:
+            continue
+        samples = load_checkpoint(snapshots[-1])["samples"]
+        SamplesDisplay.from_samples(samples, data.modes, data.std, title=name).plot(ax=ax)
+    fig.tight_layout()
+    fig.savefig(out / f"{dataset}_samples.png", dpi=80)
+    plt.close(fig)
+
+    fig, axes = plt.subplots(1, len(names), figsize=(4.5 * len(names), 3.5), squeeze=False)
+    for ax, name in zip(axes[0], names):
+        row = done.get((dataset, name, 0))
+        if row is None:
+            continue
+        history = row["coverage_over_time"]
+        coverages = [
+            as_coverage(
+                {
+                    "counts": _counts(h, data.n_modes),
+                    "modes_covered": h[1],
+                    "high_quality_percent": h[2],
+                    "reverse_kl": None,
+                }
+            )
+            for h in history
+        ]
+        CoverageDisplay.from_coverages([h[0] for h in history], coverages, title=name).plot(ax=ax)
+    fig.tight_layout()
+    fig.savefig(out / f"{dataset}_coverage.png", dpi=80)
+    plt.close(fig)
+
+    row = done.get((dataset, "plain GAN", 0))
+    if row is not None:
+        dominant = [h[3] for h in row["coverage_over_time"]]
+        fig, ax = plt.subplots(figsize=(5, 5))
+        ModeHoppingGraphDisplay.from_dominant_modes(
+            dominant, data.modes.numpy(), title=f"plain GAN on the {dataset}: mode hopping"
+        ).plot(ax=ax)
+        fig.savefig(out / f"{dataset}_hopping.png", dpi=80)
+        plt.close(fig)
+
+
+def _counts(history_row: list[Any], n_modes: int) -> list[int]:
+    counts = [0] * n_modes
+    if history_row[3] is not None:
+        counts[int(history_row[3])] = 1
+    return counts
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="2 seeds, 300 steps")
@@ -198,6 +269,7 @@ def main() -> None:
         print("\npublished (modes / high-quality %):")
         for label, modes, hq in PUBLISHED[dataset]:
             print(f"  {label}: {modes} / {hq}")
+        plots(dataset, done, out)
 
 
 if __name__ == "__main__":
