@@ -59,7 +59,7 @@ BASE: dict[str, Any] = {
 }
 
 
-STEPS = {"plain GAN": 10_000, "unrolled": 5_000, "best": 15_000}
+STEPS = {"plain GAN": 10_000, "unrolled": 2_000, "best": 15_000}
 
 
 def configurations(dataset: str, steps: int | None) -> dict[str, dict[str, Any]]:
