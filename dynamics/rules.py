@@ -85,6 +85,22 @@ class SimultaneousGD(UpdateRule):
         return theta - self.eta(game, state.t, theta) * self.field(game)(theta), ()
 
 
+def _alternating_plan(
+    game: Game, order: Sequence[int] | None, repeats: int | Sequence[int]
+) -> tuple[list[int], tuple[int, ...]]:
+    """The sequence of players moved in one alternating update, and steps per player."""
+    count = len(game.sizes)
+    order = tuple(range(count))[::-1] if order is None else tuple(order)
+    if sorted(order) != list(range(count)):
+        raise ValueError(
+            f"order: expected a permutation of the players 0..{count - 1}, got {order}"
+        )
+    steps = per_player(repeats, count, "repeats", low=1)
+    if any(r != int(r) for r in steps):
+        raise ValueError(f"repeats: expected whole numbers of steps, got {steps}")
+    return [i for i in order for _ in range(int(steps[i]))], tuple(int(r) for r in steps)
+
+
 class AlternatingGD(UpdateRule):
     r"""Alternating (Gauss–Seidel) gradient descent with ``repeats[i]`` steps per player.
 
@@ -113,16 +129,7 @@ class AlternatingGD(UpdateRule):
         self.repeats = repeats
 
     def _plan(self, game: Game) -> list[int]:
-        count = len(game.sizes)
-        order = tuple(range(count))[::-1] if self.order is None else self.order
-        if sorted(order) != list(range(count)):
-            raise ValueError(
-                f"order: expected a permutation of the players 0..{count - 1}, got {order}"
-            )
-        repeats = per_player(self.repeats, count, "repeats", low=1)
-        if any(r != int(r) for r in repeats):
-            raise ValueError(f"repeats: expected whole numbers of steps, got {repeats}")
-        return [i for i in order for _ in range(int(repeats[i]))]
+        return _alternating_plan(game, self.order, self.repeats)[0]
 
     def init(self, game: Game, params: Params) -> RuleState:
         self._plan(game)
@@ -750,16 +757,7 @@ class Alternating(UpdateRule):
         return (rule,) * count
 
     def _plan(self, game: Game) -> tuple[list[int], tuple[int, ...]]:
-        count = len(game.sizes)
-        order = tuple(range(count))[::-1] if self.order is None else self.order
-        if sorted(order) != list(range(count)):
-            raise ValueError(
-                f"order: expected a permutation of the players 0..{count - 1}, got {order}"
-            )
-        repeats = per_player(self.repeats, count, "repeats", low=1)
-        if any(r != int(r) for r in repeats):
-            raise ValueError(f"repeats: expected whole numbers of steps, got {repeats}")
-        return [i for i in order for _ in range(int(repeats[i]))], tuple(int(r) for r in repeats)
+        return _alternating_plan(game, self.order, self.repeats)
 
     def init(self, game: Game, params: Params) -> RuleState:
         self.check_game(game)

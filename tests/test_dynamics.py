@@ -420,3 +420,33 @@ def test_spectral_radius_input():
         spectral_radius(torch.zeros(2, 3))
     assert isinstance(SimultaneousGD(lr=0.1), UpdateRule)
     _ = Quadratic
+
+
+def test_alternating_wrapper_equals_alternating_gd_and_keeps_per_player_state() -> None:
+    from dynamics import Adam, Alternating, AlternatingGD, SimultaneousGD
+    from games import Bilinear, as_params
+
+    game = Bilinear.xy()
+    start = as_params(game, [[1.0], [0.5]])
+    for repeats in (1, (1, 3), (2, 1)):
+        a, b = (
+            Alternating(SimultaneousGD(lr=0.1), repeats=repeats),
+            AlternatingGD(0.1, repeats=repeats),
+        )
+        pa, sa, pb, sb = start, a.init(game, start), start, b.init(game, start)
+        for _ in range(7):
+            pa, sa = a.step(game, pa, sa)
+            pb, sb = b.step(game, pb, sb)
+        for u, v in zip(pa, pb):
+            torch.testing.assert_close(u, v, rtol=0, atol=1e-15)
+    # Adam per player: each step moves every coordinate by exactly lr (the first Adam step
+    # is lr * sign(g)), with each player's own step size, D first
+    rule = Alternating(Adam(lr=[0.01, 0.02]))
+    params, state = rule.step(game, start, rule.init(game, start))
+    assert float(params[1]) == pytest.approx(0.5 + 0.02)  # y ascends x*y (l_y = -x y)
+    assert float(params[0]) == pytest.approx(1.0 - 0.01)
+    assert state.t == 1 and len(state.buffers) == 4
+    with pytest.raises(ValueError, match="rules"):
+        Alternating([SimultaneousGD(0.1)]).init(game, start)
+    with pytest.raises(TypeError, match="rules"):
+        Alternating("adam")  # type: ignore[arg-type]
