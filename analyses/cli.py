@@ -67,6 +67,38 @@ def _report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _train(args: argparse.Namespace) -> int:
+    from gan_models import ConfigError, Trainer, TrainingDiverged, load_config
+
+    from .modes import coverage_evaluator
+
+    try:
+        config = load_config(args.config)
+        changes = {
+            key: value
+            for key, value in (("steps", args.steps), ("seed", args.seed), ("device", args.device))
+            if value is not None
+        }
+        if changes:
+            config = config.replace(**changes)
+        trainer = Trainer.from_config(config, out_dir=args.out, metrics=coverage_evaluator)
+    except (ConfigError, FileNotFoundError, ValueError) as error:
+        print(f"gamedyn: error: {error}", file=sys.stderr)
+        return 2
+    try:
+        result = trainer.train(resume=not args.no_resume)
+    except TrainingDiverged as error:
+        print(f"gamedyn: {error}", file=sys.stderr)
+        return 1
+    final = result.history[-1] if result.history else {}
+    print(
+        f"trained {result.step} steps ({result.steps_per_second:.1f} steps/s) into {args.out}: "
+        f"modes covered {final.get('modes_covered', '?')}/{final.get('n_modes', '?')}, "
+        f"high quality {final.get('high_quality_percent', float('nan')):.1f}%"
+    )
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``gamedyn`` command."""
     parser = _Parser(
@@ -80,6 +112,20 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     report = sub.add_parser("report", help="run the canonical studies and print their results")
     report.set_defaults(func=_report)
+    train = sub.add_parser(
+        "train",
+        help="train a neural GAN from a TOML configuration (resumes from OUT's checkpoint)",
+        description="Train a neural GAN from a TOML configuration file (see docs/training.md); "
+        "logs, samples and the checkpoint go to --out, and an existing checkpoint there "
+        "is resumed exactly.",
+    )
+    train.add_argument("config", help="TOML configuration file")
+    train.add_argument("--out", required=True, help="output folder (log.jsonl, checkpoint.pt)")
+    train.add_argument("--steps", type=int, default=None, help="override the number of steps")
+    train.add_argument("--seed", type=int, default=None, help="override the seed")
+    train.add_argument("--device", default=None, help="auto, cpu or cuda[:N]")
+    train.add_argument("--no-resume", action="store_true", help="ignore an existing checkpoint")
+    train.set_defaults(func=_train)
     return parser
 
 

@@ -25,3 +25,31 @@ def test_help_and_unknown_command(capsys):
     assert exc.value.code == 2
     err = capsys.readouterr().err
     assert err.startswith("gamedyn: error:") and len(err.strip().splitlines()) == 1
+
+
+def test_train_subcommand_runs_resumes_and_reports_bad_input(tmp_path, capsys):
+    from analyses.cli import main
+
+    config = tmp_path / "run.toml"
+    config.write_text(
+        "steps = 6\nbatch_size = 16\nlatent_dim = 4\neval_every = 3\neval_samples = 50\n"
+        "checkpoint_every = 3\nlog_every = 3\n[generator]\nwidth = 8\n[discriminator]\nwidth = 8\n"
+    )
+    out = tmp_path / "out"
+    assert main(["train", str(config), "--out", str(out)]) == 0
+    assert "trained 6 steps" in capsys.readouterr().out
+    assert (out / "checkpoint.pt").is_file() and (out / "log.jsonl").is_file()
+    assert main(["train", str(config), "--out", str(out), "--steps", "9"]) == 0  # resumes
+    assert "trained 9 steps" in capsys.readouterr().out
+
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[optimizer]\nlr = -1.0\n")
+    assert main(["train", str(bad), "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("gamedyn: error: optimizer.lr: expected a number > 0") and "\n" not in err
+    broken = tmp_path / "broken.toml"
+    broken.write_text("steps = = 1\n")
+    assert main(["train", str(broken), "--out", str(out)]) == 2
+    assert "is not valid TOML" in capsys.readouterr().err
+    assert main(["train", str(tmp_path / "none.toml"), "--out", str(out)]) == 2
+    assert "no such file" in capsys.readouterr().err
