@@ -85,10 +85,20 @@ def hand_rate(steps: int) -> float:
 
 
 def unrolled_setup(k: int):  # type: ignore[no-untyped-def]
-    cfg = TrainConfig.from_dict({**CONFIG, "batch_size": 128})
-    _, base, _ = build_game(cfg)
-    fixed = base.at_batch()
-    return fixed
+    """A fixed-batch GAN on plain ``nn.Sequential`` MLPs (higher patches only standard
+    modules), G: 64 -> 128 -> 128 -> 2, D: 2 -> 128 -> 128 -> 1, ReLU, batch 128."""
+    from games import ParameterizedGAN
+    from gan_models import ring
+
+    torch.manual_seed(0)
+    nn = torch.nn
+    G = nn.Sequential(
+        nn.Linear(64, 128), nn.ReLU(), nn.Linear(128, 128), nn.ReLU(), nn.Linear(128, 2)
+    )
+    D = nn.Sequential(
+        nn.Linear(2, 128), nn.ReLU(), nn.Linear(128, 128), nn.ReLU(), nn.Linear(128, 1)
+    )
+    return ParameterizedGAN(G, D, ring(), latent_dim=64, batch_size=128)
 
 
 def ours(fixed, k: int, lr: float):  # type: ignore[no-untyped-def]

@@ -677,6 +677,9 @@ class _PlayerGame:
         return tuple(full)
 
     def losses(self, params: Params) -> tuple[torch.Tensor]:
+        player_loss = getattr(self.game, "player_loss", None)
+        if callable(player_loss):  # a game that can compute one player's loss alone
+            return (player_loss(self._full(params), self.index),)
         return (self.game.losses(self._full(params))[self.index],)
 
     def _gradients(self, params: Params) -> tuple[torch.Tensor]:

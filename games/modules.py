@@ -55,6 +55,9 @@ class FlatModule:
         self.shapes: tuple[torch.Size, ...] = tuple(p.shape for _, p in named)
         self.numels: tuple[int, ...] = tuple(p.numel() for _, p in named)
         self.size: int = sum(self.numels)
+        # untying shared weights costs a walk over the module tree on every call; only
+        # modules that do share a parameter under two names need it
+        self._tied = len(list(module.named_parameters(remove_duplicate=False))) != len(named)
 
     def flatten(
         self, *, dtype: torch.dtype | None = None, device: torch.device | str | None = None
@@ -83,7 +86,7 @@ class FlatModule:
                 if buffer.is_floating_point()
                 else buffer.to(flat.device)
             )
-        return functional_call(self.module, state, args, kwargs)
+        return functional_call(self.module, state, args, kwargs, tie_weights=self._tied)
 
     def load_(self, flat: torch.Tensor) -> None:
         """Copy ``flat`` into the module's own parameters (in place)."""

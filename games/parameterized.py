@@ -77,7 +77,7 @@ class ParameterizedGAN:
         shape with one value per sample, or per pack of samples for PacGAN).
     data : torch.Tensor or sampler
         Real data: a tensor of samples ``(N, ...)`` (minibatches are drawn from it), or
-        an object with ``sample(n, *, generator, device, dtype)`` such as
+        an object with ``sample(n, *, generator, dtype)`` such as
         :func:`gan_models.ring`.
     latent_dim : int
         Size of the standard-normal latent codes.
@@ -207,7 +207,7 @@ class ParameterizedGAN:
             return data
         raise TypeError(
             "data: expected a tensor of samples or a sampler with "
-            f"sample(n, *, generator, device, dtype), got {type(data).__name__}"
+            f"sample(n, *, generator, dtype), got {type(data).__name__}"
         )
 
     def draw_batch(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -311,24 +311,41 @@ class ParameterizedGAN:
 
     def losses(self, params: Params) -> tuple[torch.Tensor, torch.Tensor]:
         """``(l_G, l_D)`` on the fixed batch, or on a fresh minibatch in sampling mode."""
+        return self._losses(params, generator=True, discriminator=True)
+
+    def player_loss(self, params: Params, player: int) -> torch.Tensor:
+        """``losses(params)[player]`` computing only what that loss needs (the
+        generator's skips the discriminator on real data): used by rules that move one
+        player at a time (:class:`dynamics.Alternating`)."""
+        if player == 0:
+            return self._losses(params, generator=True, discriminator=self.loss == "minimax")[0]
+        return self._losses(params, generator=False, discriminator=True)[1]
+
+    def _losses(
+        self, params: Params, *, generator: bool, discriminator: bool
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         theta, psi = params
         batch = self._fixed or self._held or self.draw_batch()
         real, z, eps = (t.to(device=theta.device) for t in batch)
         real = real.to(theta.dtype)
         fake = self.G(theta, z.to(theta.dtype))
-        d_real = self.D(psi, real).reshape(-1)
         d_fake = self.D(psi, fake).reshape(-1)
+        loss_d = torch.zeros((), dtype=theta.dtype, device=theta.device)
+        loss_g = loss_d
+        if discriminator:
+            d_real = self.D(psi, real).reshape(-1)
+            if self.loss in ("minimax", "non_saturating", "mle"):
+                loss_d = _softplus(-d_real).mean() + _softplus(d_fake).mean()
+            elif self.loss == "wgan":
+                loss_d = d_fake.mean() - d_real.mean()
+            elif self.loss == "hinge":
+                loss_d = torch.relu(1.0 - d_real).mean() + torch.relu(1.0 + d_fake).mean()
+            else:
+                loss_d = 0.5 * ((d_real - 1.0) ** 2).mean() + 0.5 * (d_fake**2).mean()
 
-        if self.loss in ("minimax", "non_saturating", "mle"):
-            loss_d = _softplus(-d_real).mean() + _softplus(d_fake).mean()
-        elif self.loss == "wgan":
-            loss_d = d_fake.mean() - d_real.mean()
-        elif self.loss == "hinge":
-            loss_d = torch.relu(1.0 - d_real).mean() + torch.relu(1.0 + d_fake).mean()
-        else:
-            loss_d = 0.5 * ((d_real - 1.0) ** 2).mean() + 0.5 * (d_fake**2).mean()
-
-        if self.feature_matching:
+        if not generator:
+            pass
+        elif self.feature_matching:
             assert self._features is not None
             views = self.D.unflatten(psi)
             flat_f = torch.cat([views[n].reshape(-1) for n in self._feature_names])
@@ -346,7 +363,7 @@ class ParameterizedGAN:
         else:
             loss_g = 0.5 * ((d_fake - 1.0) ** 2).mean()
 
-        if self.replay is not None and self.replay_weight > 0:
+        if discriminator and self.replay is not None and self.replay_weight > 0:
             old = self.replay.to(dtype=theta.dtype, device=theta.device)
             d_old = self.D(psi, old).reshape(-1)
             if self.loss in ("minimax", "non_saturating", "mle"):
@@ -359,7 +376,7 @@ class ParameterizedGAN:
                 extra = 0.5 * (d_old**2).mean()
             loss_d = loss_d + self.replay_weight * extra
 
-        if self.regularizer != "none" and self.gamma > 0:
+        if discriminator and self.regularizer != "none" and self.gamma > 0:
             if self.regularizer == "r1":
                 points = real
             elif self.regularizer == "r2":

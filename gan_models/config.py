@@ -518,9 +518,7 @@ def build_rule(config: TrainConfig) -> UpdateRule:
             rules = [make(lrs[0]), make(lrs[1])]
         else:
             # a player's own step count is t * repeats: schedule on the outer step
-            rules = [
-                make(lambda t, lr=lr, r=r: lr * decay(t / r)) for lr, r in zip(lrs, repeats)
-            ]
+            rules = [make(lambda t, lr=lr, r=r: lr * decay(t / r)) for lr, r in zip(lrs, repeats)]
         return Alternating(rules, repeats=repeats)
     if final == 1.0:
         return make(lrs if lrs[0] != lrs[1] else lrs[0])

@@ -371,8 +371,11 @@ class Trainer:
         with open(self.out_dir / LOG, "a") as handle:
             handle.write(json.dumps(_json_value(dict(record))) + "\n")
 
-    def _finite(self, params: tuple[torch.Tensor, ...]) -> bool:
-        return bool(torch.isfinite(flatten_params(params)).all())
+    @staticmethod
+    def _finite(params: tuple[torch.Tensor, ...]) -> bool:
+        # one sum per player: NaN and Inf propagate into it (and a finite sum that
+        # overflows means parameters beyond 1e38, divergence all the same)
+        return math.isfinite(float(sum(p.sum() for p in params)))
 
     def _diverged(self, step: int, what: str) -> TrainingDiverged:
         path = self.out_dir / CHECKPOINT if self.out_dir is not None else None

@@ -341,8 +341,8 @@ def test_sampling_mode_is_seeded_and_resumable() -> None:
 
 def test_sampler_data_and_float32() -> None:
     class Ring:
-        def sample(self, n, *, generator, device, dtype):  # type: ignore[no-untyped-def]
-            angle = 2 * math.pi * torch.randint(0, 8, (n,), generator=generator, device=device) / 8
+        def sample(self, n, *, generator, dtype):  # type: ignore[no-untyped-def]
+            angle = 2 * math.pi * torch.randint(0, 8, (n,), generator=generator) / 8
             return torch.stack([angle.cos(), angle.sin()], 1).to(dtype)
 
     torch.manual_seed(0)
@@ -375,3 +375,21 @@ def test_parameterized_gan_bad_input() -> None:
         ParameterizedGAN(G, D, data, latent_dim=2, feature_matching=True)
     with pytest.raises(TypeError, match="module"):
         ParameterizedGAN("G", D, data, latent_dim=2)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"loss": "minimax", "regularizer": "r1"},
+        {"loss": "non_saturating", "regularizer": "wgan_gp"},
+        {"loss": "hinge"},
+        {"feature_matching": True},
+    ],
+)
+def test_player_loss_equals_the_full_losses(options: dict[str, object]) -> None:
+    game = small_gan(12, **options)
+    game.replay = torch.randn(6, 2)
+    params = game.params()
+    full = game.losses(params)
+    for i in (0, 1):
+        assert torch.equal(game.player_loss(params, i), full[i])
