@@ -51,6 +51,14 @@ __all__ = ["FirstOrderUnrolledGame", "UnrolledGame", "unrolled"]
 INNER_RULES = ("sgd", "adam")
 
 
+def _one_loss(game: Game, params: Params, player: int) -> torch.Tensor:
+    """``losses(params)[player]``, through the game's cheaper ``player_loss`` if it has one."""
+    player_loss = getattr(game, "player_loss", None)
+    if callable(player_loss):
+        return player_loss(params, player)
+    return _checked_losses(game, params)[player]
+
+
 class _DiscriminatorGame:
     """The one-player game of the discriminator with everyone else frozen (inner loop)."""
 
@@ -62,7 +70,7 @@ class _DiscriminatorGame:
     def losses(self, params: Params) -> tuple[torch.Tensor]:
         full = list(self.params)
         full[self.index] = params[0]
-        return (_checked_losses(self.base, tuple(full))[self.index],)
+        return (_one_loss(self.base, tuple(full), self.index),)
 
 
 class UnrolledGame:
@@ -127,7 +135,7 @@ class UnrolledGame:
         def d_loss(value: torch.Tensor) -> torch.Tensor:
             full = list(params)
             full[d] = value
-            return _checked_losses(self.base, tuple(full))[d]
+            return _one_loss(self.base, tuple(full), d)
 
         if not isinstance(self.inner, str):
             eager = peek_interpreter_stack() is None
@@ -178,6 +186,19 @@ class UnrolledGame:
         with self._batch():
             return self._losses(tuple(params))
 
+    def player_loss(self, params: Params, player: int) -> torch.Tensor:
+        """``losses(params)[player]`` alone (the generator's skips the base losses at
+        the current discriminator): used by rules that move one player at a time."""
+        params = tuple(params)
+        with self._batch():
+            if player != self.generator or self.steps == 0:
+                return _one_loss(self.base, params, player)
+            ahead = list(params)
+            psi_k = self.unrolled_discriminator(params)
+            ahead[self.discriminator] = psi_k.detach() if self.first_order else psi_k
+            value = _one_loss(self.base, tuple(ahead), player)
+            return value.detach() if _values_only(params) else value
+
     def _losses(self, params: Params) -> tuple[torch.Tensor, ...]:
         base = _checked_losses(self.base, params)
         if self.steps == 0:
@@ -187,7 +208,7 @@ class UnrolledGame:
         psi_k = self.unrolled_discriminator(params)
         ahead[self.discriminator] = psi_k.detach() if self.first_order else psi_k
         out = list(base)
-        out[g] = _checked_losses(self.base, tuple(ahead))[g]
+        out[g] = _one_loss(self.base, tuple(ahead), g)
         if _values_only(params):
             # values only: drop the graph the inner steps needed
             return tuple(value.detach() for value in out)
@@ -219,7 +240,7 @@ class FirstOrderUnrolledGame(UnrolledGame):
             def own(value: torch.Tensor, at: list[torch.Tensor] = at, i: int = i) -> torch.Tensor:
                 replaced = at.copy()
                 replaced[i] = value
-                return _checked_losses(self.base, tuple(replaced))[i]
+                return _one_loss(self.base, tuple(replaced), i)
 
             out.append(_grad_of(own, p))
         return tuple(out)

@@ -393,3 +393,13 @@ def test_player_loss_equals_the_full_losses(options: dict[str, object]) -> None:
     full = game.losses(params)
     for i in (0, 1):
         assert torch.equal(game.player_loss(params, i), full[i])
+
+
+@pytest.mark.parametrize("first_order", [False, True])
+def test_unrolled_player_loss_equals_the_full_losses(first_order: bool) -> None:
+    base = small_gan(13)
+    game = unrolled(base, 2, lr=0.1, first_order=first_order)
+    params = base.params()
+    full = game.losses(params)
+    for i in (0, 1):
+        torch.testing.assert_close(game.player_loss(params, i), full[i], rtol=0, atol=1e-15)
