@@ -245,8 +245,12 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=None, help="override every run's length")
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--datasets", nargs="+", default=["ring", "grid"])
+    parser.add_argument("--only-seeds", nargs="+", type=int, default=None, help="run these seeds")
     parser.add_argument("--configs", nargs="+", default=None, help="names or prefixes")
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument(
+        "--report-only", action="store_true", help="summarise finished runs, train nothing"
+    )
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "mode_coverage")
     args = parser.parse_args()
     steps, seeds = (300, 2) if args.quick else (args.steps, args.seeds)
@@ -271,9 +275,9 @@ def main() -> None:
                 k: v for k, v in configs.items() if any(k.startswith(c) for c in args.configs)
             }
         for name, mapping in configs.items():
-            for seed in range(seeds):
+            for seed in range(seeds) if args.only_seeds is None else args.only_seeds:
                 key = (dataset, name, seed)
-                if key in done:
+                if key in done or args.report_only:
                     continue
                 row = run_one(dataset, name, mapping, seed, out, args.threads)
                 done[key] = row
