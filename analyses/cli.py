@@ -47,7 +47,7 @@ def _demo_games() -> list[tuple[str, object]]:
     ]
 
 
-def _report(args: argparse.Namespace) -> int:
+def _legacy_report(args: argparse.Namespace) -> int:
     print("gamedyn report: game Jacobians J = d xi / d theta at the equilibrium (float64)")
     print("continuous-time stable iff every eigenvalue has Re > 0\n")
     for title, game in _demo_games():
@@ -110,8 +110,17 @@ def build_parser() -> argparse.ArgumentParser:
         version=f"gamedyn {games.__version__} (torch {torch.__version__})",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    report = sub.add_parser("report", help="run the canonical studies and print their results")
-    report.set_defaults(func=_report)
+    from . import report as _report_module
+
+    report = sub.add_parser(
+        "report",
+        help="run the canonical studies and write the report folder",
+        description="Run the canonical studies (x·y game, Dirac-GAN regularisers, "
+        "two-timescale map, unroll depth, function-space GAN, a small neural GAN) and write "
+        "index.html, the figures (PNG and SVG) and summary.json to --out.",
+    )
+    _report_module.add_arguments(report)
+    report.set_defaults(func=_report_module.run)
     train = sub.add_parser(
         "train",
         help="train a neural GAN from a TOML configuration (resumes from OUT's checkpoint)",
