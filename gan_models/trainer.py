@@ -391,7 +391,7 @@ class Trainer:
         )
 
     def evaluation(self) -> dict[str, Any]:
-        """Losses and |xi| on the fixed evaluation batch, and ``evaluate`` on
+        """Losses and ``|xi|`` on the fixed evaluation batch, and ``evaluate`` on
         ``eval_samples`` generated samples (fixed latents)."""
         with torch.no_grad():
             samples = self.base.sample(self.params, self._eval_z).detach()
