@@ -16,6 +16,8 @@ spectral radius of a rule on them; we check it against that closed form.
 """
 
 # %%
+import os
+
 import matplotlib.pyplot as plt
 import numpy as np
 
@@ -23,7 +25,8 @@ from analyses import SpectralRadiusDisplay, unroll_depth
 from games import DiracGAN
 
 game = DiracGAN("standard")  # f(t) = -log(1 + exp(-t)), c = f'(0) = 1/2
-depths = list(range(0, 41))
+QUICK = os.environ.get("GAMEDYN_QUICK") == "1"
+depths = list(range(0, 17 if QUICK else 41))
 study = unroll_depth(game, game.equilibrium(), depths, inner_lr=[0.1, 0.5], lr=[0.5, 1.0, 2.0])
 first = unroll_depth(game, game.equilibrium(), depths, inner_lr=[0.5], lr=[1.0], first_order=True)
 
@@ -57,7 +60,7 @@ for b, eta in enumerate(study.inner_lrs):
 axes[1].axvline(0, color="black", linewidth=0.8)
 axes[1].set_xlabel("Re lambda (> 0: stable for the flow)")
 axes[1].set_ylabel("Im lambda (rotation)")
-axes[1].set_title("eigenvalues of J_K for K = 0..40")
+axes[1].set_title(f"eigenvalues of J_K for K = 0..{depths[-1]}")
 axes[1].legend()
 fig.tight_layout()
 plt.show()

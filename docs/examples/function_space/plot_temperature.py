@@ -17,11 +17,18 @@ compare three ways of playing it:
 """
 
 # %%
+import os
+
 import matplotlib.pyplot as plt
 import torch
 
 from dynamics import BestResponseGD, SimultaneousGD, run
 from games import FunctionSpaceGAN, Grid, jsd, temperature_density
+
+QUICK = os.environ.get("GAMEDYN_QUICK") == "1"
+torch.set_num_threads(1)  # vectors of 100 numbers: a thread pool costs more than it saves
+# the collapse of simultaneous GD happens within its first ten steps
+sim_steps, max_min_steps, min_max_steps = (100, 40, 100) if QUICK else (400, 60, 200)
 
 grid, p_data = temperature_density(Grid.line(-50.0, 50.0, 100))
 t = grid.points[:, 0].numpy()
@@ -31,7 +38,13 @@ runs = {}
 game = FunctionSpaceGAN(grid, p_data, "non_saturating")
 runs["simultaneous GD, non-saturating"] = (
     game,
-    run(game, SimultaneousGD(lr=[500.0, 5.0]), game.params_for(uniform), 2000, record_every=20),
+    run(
+        game,
+        SimultaneousGD(lr=[500.0, 5.0]),
+        game.params_for(uniform),
+        sim_steps,
+        record_every=sim_steps // 100,
+    ),
 )
 game = FunctionSpaceGAN(grid, p_data, "minimax")
 hot_start = game.params_for(grid.normalize(0.8 * (t > 0) + 0.2 * (t <= 0) + 0.0))
@@ -41,7 +54,7 @@ runs["max-min: generator best response"] = (
         game,
         BestResponseGD(lr=[0.0, 20.0], inner=0, best_response=game.generator_best_response),
         hot_start,
-        60,
+        max_min_steps,
     ),
 )
 runs["min-max: discriminator best response"] = (
@@ -50,8 +63,8 @@ runs["min-max: discriminator best response"] = (
         game,
         BestResponseGD(lr=[50.0, 0.0], inner=1, best_response=game.discriminator_best_response),
         hot_start,
-        200,
-        record_every=2,
+        min_max_steps,
+        record_every=min_max_steps // 100,
     ),
 )
 
