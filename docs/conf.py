@@ -18,7 +18,6 @@ import types
 from pathlib import Path
 
 import matplotlib
-from sphinx.pycode import ModuleAnalyzer
 
 matplotlib.use("Agg")  # before anything imports pyplot: headless builds
 
@@ -197,6 +196,8 @@ def _alias_docstring(app, what, name, obj, options, lines):
     """
     if what != "data":
         return
+    from sphinx.pycode import ModuleAnalyzer
+
     package, _, attr = name.rpartition(".")
     for module_name in sorted(sys.modules):
         module = sys.modules[module_name]
