@@ -577,8 +577,16 @@ def _matrix_free_spectrum(target: _Target, k: int, which: str) -> dict[str, Any]
         top = top_eigenvalues(target.game, target.point, k, which=_WHICH[which])
         hessians = {}
         for i, (player, size) in enumerate(zip(target.game.players, target.game.sizes)):
-            if size >= 2:
-                spectrum = hessian_eigenvalues(target.game, target.point, i, min(k, size - 1))
+            # Lanczos from both ends needs k >= 2 (ARPACK's 'BE'); k < size
+            count = min(max(k, 2), size - 1)
+            if count >= 1:
+                spectrum = hessian_eigenvalues(
+                    target.game,
+                    target.point,
+                    i,
+                    count,
+                    which="both_ends" if count >= 2 else "largest",
+                )
                 hessians[player] = [float(v.real) for v in spectrum.values]
     except ArpackNoConvergence as error:
         raise UsageError(
