@@ -766,8 +766,8 @@ def _stability(args: argparse.Namespace) -> int:
         "rule": rule.text,
         "rule_class": f"dynamics.{entry.cls.__name__}",
         "rule_parameters": rule.values,
-        "lr": fixed["lr"],
-        "ratio": fixed["ratio"],
+        "lr": None if any(a.name == "lr" for a in axes) else fixed["lr"],
+        "ratio": None if any(a.name == "ratio" for a in axes) else fixed["ratio"],
         "flow_stable": bool(np.all(eigenvalues.real > 1e-9)),
         "max_gd_step": None,
         "spectral_radius": None,
@@ -955,14 +955,16 @@ def _stability_lines(
     players: int,
 ) -> list[str]:
     lines = _describe_target(target, field_norm)
-    lr, ratio = result["lr"], result["ratio"]
-    steps = f"lr = {lr:g}"
-    if ratio != 1.0 and players == 2:
+    lr, ratio = result["lr"], result["ratio"]  # None: a grid axis
+    parts = ["lr on the grid" if lr is None else f"lr = {lr:g}"]
+    if ratio is None:
+        parts.append("ratio on the grid")
+    elif ratio != 1.0 and lr is None:
+        parts.append(f"ratio {ratio:g} (discriminator step / generator step)")
+    elif ratio != 1.0:
         a, b = target.game.players
-        steps = f"lr = {lr:g} ({a}), {lr * ratio:g} ({b}): ratio {ratio:g}"
-    if any(a.name == "lr" for a in axes):
-        steps = "lr on the grid" + (f", ratio {ratio:g}" if ratio != 1.0 else "")
-    lines.append(f"rule        {result['rule']} ({result['rule_class']}), {steps}")
+        parts = [f"lr = {lr:g} ({a}), {lr * ratio:g} ({b}): ratio {ratio:g}"]
+    lines.append(f"rule        {result['rule']} ({result['rule_class']}), {', '.join(parts)}")
     lines.append(
         "flow        "
         + (
@@ -975,7 +977,7 @@ def _stability_lines(
         step = result["max_gd_step"]
         lines.append(
             f"GD          stable iff lr < {step:.6g} (min over λ of 2Re λ/|λ|²"
-            + (f", with ratio {ratio:g})" if ratio != 1.0 else ")")
+            + (f", with ratio {ratio:g})" if ratio not in (None, 1.0) else ")")
             if step > 0
             else "GD          no step size is stable (some Re λ <= 0)"
         )
@@ -1032,7 +1034,8 @@ examples:
 
 _TARGET_HELP = (
     "a named game, NAME or NAME:key=value,... (see 'gamedyn games'), e.g. "
-    "dirac:regularizer=r1,gamma=1; or a checkpoint file or folder written by 'gamedyn train'"
+    "dirac:regularizer=r1,gamma=1; or a checkpoint file or folder written by 'gamedyn train' "
+    "(write ./NAME for a folder named like a game)"
 )
 
 _SPECTRUM_EPILOG = """\

@@ -244,6 +244,7 @@ def test_stability_of_gd_on_xy_is_sqrt_one_plus_eta_squared(capsys):
     result = _json(capsys, ["stability", "xy", "--grid", "lr=0.1:1:10", "--json"])
     eta = np.linspace(0.1, 1, 10)
     assert result["grid"]["method"] == "eigendecomposition"
+    assert result["lr"] is None and result["grid"]["axes"] == ["lr"]
     assert result["grid"]["spectral_radius"] == pytest.approx(np.sqrt(1 + eta**2), abs=1e-12)
     assert result["best"] == {
         "lr": pytest.approx(0.1),
