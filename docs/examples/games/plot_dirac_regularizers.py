@@ -80,8 +80,9 @@ for name, (game, a) in variants.items():
 # ------------------------------
 # Red: the eigenvalues of :math:`J`; green: the disc where simultaneous GD with
 # :math:`\eta = 0.5` is stable.  Unregularised, WGAN and WGAN-GP sit on the imaginary
-# axis, on the disc's boundary circle (:math:`|1 - \eta\lambda| \ge 1`: GD cannot
-# converge); instance noise and R1/R2 move them into the right half-plane.
+# axis, outside the disc (:math:`|1 - \eta\lambda| = \sqrt{1 + \eta^2|\lambda|^2} > 1`
+# for every step: GD cannot converge); instance noise and R1/R2 move them into the right
+# half-plane, inside the disc for small enough steps.
 eta = 0.5
 fig, axes = plt.subplots(2, 3, figsize=(13, 8))
 for ax, (name, (game, _)) in zip(axes.ravel(), variants.items()):
