@@ -35,7 +35,7 @@ import games  # noqa: E402
 
 project = "gamedyn"
 author = "the gamedyn developers"
-copyright = "the gamedyn developers"  # noqa: A001
+copyright = "the gamedyn developers"
 version = release = games.__version__
 
 # -- general ---------------------------------------------------------------------------
@@ -96,6 +96,9 @@ sphinx_gallery_conf = {
     "image_scrapers": ("matplotlib",),
     "reset_modules": ("matplotlib",),
     "download_all_examples": False,
+    # the summary page would load table scripts from a CDN; the per-example times
+    # are still printed in each example's page
+    "write_computation_times": False,
     "remove_config_comments": True,
 }
 
@@ -143,7 +146,11 @@ def write_cli_help(target: Path) -> Path:
             *("   " + line for line in parser.format_help().rstrip().splitlines()),
             "",
         ]
-        for name, sub in sorted(_subcommands(parser).items()):
+        seen: set[int] = set()
+        for name, sub in _subcommands(parser).items():  # in the parser's order
+            if id(sub) in seen:  # an alias of a subcommand already written
+                continue
+            seen.add(id(sub))
             title = f"``gamedyn {name}``"
             parts += [
                 "",
@@ -216,7 +223,8 @@ def _drop_object_base(app, name, obj, options, bases):
     bases[:] = [base for base in bases if base is not object]
 
 
-def setup(app):  # noqa: ANN001, ANN201 - Sphinx's extension hook
+def setup(app):
+    """Sphinx calls this for a conf.py that defines it: connect the hooks above."""
     app.connect("autodoc-process-signature", _no_signature_for_data, priority=100)
     app.connect("autodoc-process-docstring", _alias_docstring)
     app.connect("autodoc-process-bases", _drop_object_base)

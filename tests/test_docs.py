@@ -50,7 +50,9 @@ MD_FENCE = re.compile(
     r"(?P<body>.*?)^(?P=fence)[ \t]*$",
     re.MULTILINE | re.DOTALL,
 )
-RST_DIRECTIVE = re.compile(r"^(?P<indent>[ \t]*)\.\. (?:code-block|code|sourcecode)::[ \t]*(?:python|pycon)\s*$")
+RST_DIRECTIVE = re.compile(
+    r"^(?P<indent>[ \t]*)\.\. (?:code-block|code|sourcecode)::[ \t]*(?:python|pycon)\s*$"
+)
 
 
 def _md_blocks(text: str) -> list[tuple[int, str]]:
