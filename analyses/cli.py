@@ -44,50 +44,6 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"gamedyn: error: {message}\n")
 
 
-def _format_complex(z: complex) -> str:
-    re = 0.0 if abs(z.real) < 5e-13 else z.real
-    im = 0.0 if abs(z.imag) < 5e-13 else z.imag
-    if im == 0.0:
-        return f"{re:+.4f}"
-    return f"{re:+.4f}{im:+.4f}i"
-
-
-def _demo_games() -> list[tuple[str, object]]:
-    return [
-        ("x·y game  (l_x = x y, l_y = -x y)", games.Bilinear.xy()),
-        ("Dirac-GAN, standard loss, unregularised", games.DiracGAN("standard")),
-        ("Dirac-GAN, non-saturating loss", games.DiracGAN("non_saturating")),
-        ("Dirac-GAN, WGAN loss", games.DiracGAN("wgan")),
-        ("Dirac-GAN, R1 penalty (gamma = 1)", games.DiracGAN("standard", "r1", gamma=1.0)),
-        ("Dirac-GAN, R1 penalty (gamma = 0.3)", games.DiracGAN("standard", "r1", gamma=0.3)),
-        (
-            "Dirac-GAN, instance noise (sigma = 0.5)",
-            games.DiracGAN("standard", "instance_noise", noise_std=0.5),
-        ),
-        ("Dirac-GAN, WGAN-GP (gamma = 1)", games.DiracGAN("wgan", "wgan_gp", gamma=1.0)),
-    ]
-
-
-def _legacy_report(args: argparse.Namespace) -> int:
-    print("gamedyn report: game Jacobians J = d xi / d theta at the equilibrium (float64)")
-    print("continuous-time stable iff every eigenvalue has Re > 0\n")
-    for title, game in _demo_games():
-        equilibrium = game.equilibrium()  # type: ignore[attr-defined]
-        J = games.jacobian(game, equilibrium)  # type: ignore[arg-type]
-        values = [complex(v) for v in J.eigenvalues().tolist()]
-        stable = all(v.real > 1e-12 for v in values)
-        print(f"{title}")
-        print(f"  equilibrium {tuple(float(p[0]) for p in equilibrium)}")
-        for k, row in enumerate(J.matrix.tolist()):
-            prefix = "  J = [" if k == 0 else "      ["
-            print(prefix + "  ".join(f"{v:+.4f}" for v in row) + "]")
-        print(
-            f"  eigenvalues {', '.join(_format_complex(v) for v in values)}  ->  "
-            f"{'locally stable' if stable else 'not asymptotically stable'} for the flow\n"
-        )
-    return 0
-
-
 def _train(args: argparse.Namespace) -> int:
     from gan_models import ConfigError, Trainer, TrainingDiverged, load_config
 

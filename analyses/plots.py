@@ -130,7 +130,8 @@ class PhasePortraitDisplay:
             (line,) = ax.plot(path[:, 0], path[:, 1], marker=".", markersize=2, label=name)
             self.lines_[name] = line
         if self.trajectories:
-            ax.legend(fontsize=8)
+            # a fixed corner: "best" searches against every streamline arrow (seconds)
+            ax.legend(fontsize=8, loc="upper right")
         ax.set_xlabel(self.labels[0])
         ax.set_ylabel(self.labels[1])
         ax.set_title(self.title + " (arrows: flow -xi)")

@@ -1,0 +1,180 @@
+"""The report folder: files, the numbers in summary.json against closed forms, the CLI."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+
+import numpy as np
+import pytest
+
+from analyses import cli
+from analyses.report import STUDIES, generate_report, r1_gd_step_bound
+
+ANALYTIC = ["xy", "dirac", "ttur", "unroll", "function_space"]
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory):
+    out = tmp_path_factory.mktemp("report")
+    lines: list[str] = []
+    summary = generate_report(out, quick=True, studies=ANALYTIC, progress=lines.append)
+    return out, summary, lines
+
+
+def test_folder_has_index_figures_and_summary(report):
+    out, summary, lines = report
+    on_disk = json.loads((out / "summary.json").read_text())
+    assert on_disk == summary
+    # strict JSON: no NaN/Infinity literals
+    json.loads((out / "summary.json").read_text(), parse_constant=lambda c: pytest.fail(c))
+    page = (out / "index.html").read_text()
+    for key in ANALYTIC:
+        assert f'id="{key}"' in page
+        assert summary["figures"][key], key
+        for name in summary["figures"][key]:
+            for ext in ("png", "svg"):
+                path = out / "figures" / f"{name}.{ext}"
+                assert path.is_file() and path.stat().st_size > 1000, path
+            assert f'src="figures/{name}.png"' in page
+    assert set(summary["studies"]) == set(ANALYTIC)
+    assert summary["quick"] is True and summary["seed"] == 0
+    # progress: one line when a study starts and one when it ends, plus the final line
+    assert len(lines) == 2 * len(ANALYTIC) + 1
+    assert re.match(r"\[1/5\] The x·y game", lines[0])
+
+
+def test_xy_numbers_match_closed_forms(report):
+    xy = report[1]["studies"]["xy"]
+    eta = xy["lr"]
+    rho = xy["spectral_radius"]
+    assert rho["simultaneous GD"] == pytest.approx(math.sqrt(1 + eta**2), rel=1e-12)
+    assert rho["alternating GD"] == pytest.approx(1.0, rel=1e-12)
+    assert rho["extragradient"] == pytest.approx(math.sqrt((1 - eta**2) ** 2 + eta**2), rel=1e-12)
+    assert rho["consensus (gamma = 1)"] == pytest.approx(
+        math.sqrt((1 - eta) ** 2 + eta**2), rel=1e-12
+    )
+    # GD's distance after T steps from |theta_0| = 1 is exactly (1 + eta^2)^(T/2)
+    assert xy["final_distance"]["simultaneous GD"] == pytest.approx(
+        (1 + eta**2) ** (xy["steps"] / 2), rel=1e-9
+    )
+    assert xy["flow_radius_drift"] < 1e-8
+
+
+def test_dirac_r1_numbers(report):
+    dirac = report[1]["studies"]["dirac"]
+    # J = [[0, 1/2], [-1/2, 1]]: double eigenvalue 1/2, GD step 0.5: rho = 1 - 0.25
+    assert dirac["r1_spectral_radius"] == pytest.approx(0.75, abs=1e-6)
+    assert dirac["r1_max_stable_step"] == pytest.approx(4.0, rel=1e-6)
+    unreg = dirac["variants"]["unregularised"]
+    assert [complex(*v) for v in unreg["eigenvalues"]] == [
+        pytest.approx(-0.5j, abs=1e-12),
+        pytest.approx(0.5j, abs=1e-12),
+    ]
+    assert unreg["gd_spectral_radius"] == pytest.approx(math.sqrt(1 + 0.25**2), rel=1e-12)
+    assert dirac["variants"]["R1 (gamma 1)"]["classification"] != unreg["classification"]
+    region = dirac["r1_region"]
+    assert region["boundary_matches_closed_form"] is True
+    np.testing.assert_allclose(
+        region["max_stable_step_closed_form"], r1_gd_step_bound(region["gammas"]), rtol=1e-12
+    )
+
+
+def test_r1_bound_closed_form_by_hand():
+    # gamma < 2c: complex pair |lambda| = c, bound 2 Re / |lambda|^2 = gamma / c^2
+    assert r1_gd_step_bound(0.5)[()] == pytest.approx(2.0)
+    # gamma = 2: lambda+ = (2 + sqrt(3)) / 2, bound 2 / lambda+
+    assert r1_gd_step_bound(2.0)[()] == pytest.approx(4 / (2 + math.sqrt(3)))
+
+
+def test_ttur_unregularised_has_no_stable_ratio(report):
+    ttur = report[1]["studies"]["ttur"]
+    unreg = ttur["games"]["unregularised"]
+    assert ttur["unregularised_any_stable"] is False and unreg["stable_fraction"] == 0.0
+    # rho = sqrt(1 + eta_G^2 c^2 r) is smallest at the grid's smallest step and ratio
+    assert unreg["best_spectral_radius"] == pytest.approx(
+        ttur["unregularised_min_closed_form"], rel=1e-9
+    )
+    r1 = ttur["games"]["R1 (gamma 0.3)"]
+    assert 0 < r1["stable_fraction"] < 1 and r1["best_spectral_radius"] < 1
+
+
+def test_unroll_numbers(report):
+    unroll = report[1]["studies"]["unroll"]
+    assert unroll["xy_eigenvalue_error_vs_closed_form"] < 1e-9
+    assert unroll["xy_flow_stable"] == [False] + [True] * 10
+    assert unroll["xy_best_spectral_radius"][0] >= 1.0
+    assert all(r < 1 for r in unroll["xy_best_spectral_radius"][1:])
+    # K eta = 1 (K = 4): a double real eigenvalue 1, so GD with step 1 would be exact; the
+    # grid's best lies within its spacing of 0
+    assert int(np.argmin(unroll["xy_best_spectral_radius"])) == 4
+
+
+def test_function_space_numbers(report):
+    fs = report[1]["studies"]["function_space"]
+    assert fs["generator_block_max_abs"] < 1e-12  # zero up to rounding (softmax logits)
+    assert fs["coupling_block_max_abs"] > 0
+    assert fs["maxmin_single_mode"] is True and fs["maxmin_hops"] >= 2
+    assert fs["jsd_minmax"] < 0.01 < fs["jsd_maxmin"]
+
+
+def test_neural_quick_is_reproducible(tmp_path, monkeypatch):
+    from analyses import report as module
+
+    monkeypatch.setitem(module.NEURAL_RUNS, "quick", (40, 6, 2))  # the same code, fewer steps
+    a = generate_report(tmp_path / "a", quick=True, seed=3, device="cpu", studies=["neural"])
+    b = generate_report(tmp_path / "b", quick=True, seed=3, device="cpu", studies=["neural"])
+    runs = a["studies"]["neural"]["runs"]
+    assert runs == b["studies"]["neural"]["runs"]
+    assert set(runs) == {"plain GAN", "unrolled GAN (K = 2)"}
+    for run in runs.values():
+        assert 0 <= run["modes_covered"] <= 8
+        assert 0.0 <= run["high_quality_percent"] <= 100.0
+    # step 0 and one evaluation every max(1, steps // 20) steps
+    assert len(runs["plain GAN"]["modes_covered_over_time"]) == 21
+    assert len(runs["unrolled GAN (K = 2)"]["modes_covered_over_time"]) == 7
+    assert a["figures"]["neural"] == ["neural_samples", "neural_coverage", "neural_mode_hopping"]
+
+
+def test_bad_arguments():
+    with pytest.raises(ValueError, match="studies"):
+        generate_report("unused", studies=["nope"])
+    with pytest.raises(ValueError, match="seed"):
+        generate_report("unused", seed=-1, studies=["xy"])
+
+
+def test_cli_report(tmp_path, capsys):
+    assert (
+        cli.main(["report", "--quick", "--studies", "function_space", "--out", str(tmp_path)]) == 0
+    )
+    captured = capsys.readouterr()
+    assert "wrote" in captured.out and "[1/1]" in captured.err
+    assert (tmp_path / "index.html").is_file()
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert list(summary["studies"]) == ["function_space"]
+
+
+@pytest.mark.parametrize(
+    "argv, key",
+    [
+        (["--studies", "nope"], "studies"),
+        (["--seed", "-2"], "seed"),
+        (["--device", "warp-drive"], "device"),
+        (["--seed", "x"], "--seed"),
+    ],
+)
+def test_cli_report_bad_input(tmp_path, capsys, argv, key):
+    try:
+        code = cli.main(["report", "--quick", "--out", str(tmp_path / "r"), *argv])
+    except SystemExit as exit_:  # argparse's own errors exit through the parser
+        code = exit_.code
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2
+    assert len(err) == 1 and err[0].startswith("gamedyn: error:") and key in err[0]
+
+
+def test_every_study_has_an_intro():
+    from analyses import report as module
+
+    assert set(module._INTROS) == set(STUDIES) == set(module._RUNNERS)
