@@ -268,7 +268,7 @@ def _dirac(options: Mapping[str, Any]) -> Any:
     return DiracGAN(kwargs.pop("loss"), kwargs.pop("regularizer", None), **kwargs)
 
 
-def r1_gd_step_bound(gamma: np.ndarray | float, slope: float = 0.5) -> np.ndarray:
+def r1_gd_step_bound(gamma: np.ndarray | Sequence[float] | float, slope: float = 0.5) -> np.ndarray:
     r"""Closed-form largest stable simultaneous-GD step of the R1 Dirac-GAN.
 
     At the equilibrium :math:`J = \begin{pmatrix}0 & c\\ -c & \gamma\end{pmatrix}` with
@@ -385,7 +385,7 @@ def _study_dirac(ctx: _Context, section: _Section) -> None:
             game, game.equilibrium(), "gd", lr=lrs, ratio=[1.0]
         ).spectral_radius[:, 0]
     region = StabilityRegion(("step size eta", "R1 weight gamma"), lrs, gammas, radius)
-    bound = r1_gd_step_bound(gammas)
+    closed_bound = r1_gd_step_bound(gammas)
     # the numerical boundary: the largest stable grid step per gamma
     numeric = np.array(
         [
@@ -394,12 +394,12 @@ def _study_dirac(ctx: _Context, section: _Section) -> None:
         ]
     )
     spacing = float(lrs[1] - lrs[0])
-    within = np.abs(numeric - np.minimum(bound, lrs[-1])) <= spacing + 1e-12
+    within = np.abs(numeric - np.minimum(closed_bound, lrs[-1])) <= spacing + 1e-12
     fig, ax = plt.subplots(figsize=(7, 5))
     StabilityRegionDisplay.from_region(
         region, title="R1 Dirac-GAN: spectral radius of simultaneous GD"
     ).plot(ax=ax)
-    ax.plot(gammas, bound, "w--", linewidth=2, label="closed form: gamma/c² or 2/lambda+")
+    ax.plot(gammas, closed_bound, "w--", linewidth=2, label="closed form: gamma/c² or 2/lambda+")
     ax.set_ylim(lrs[0], lrs[-1])
     ax.legend(fontsize=8, loc="upper right")
     ctx.save(
@@ -421,7 +421,7 @@ def _study_dirac(ctx: _Context, section: _Section) -> None:
         r1_region={
             "gammas": gammas,
             "max_stable_step_grid": numeric,
-            "max_stable_step_closed_form": bound,
+            "max_stable_step_closed_form": closed_bound,
             "grid_spacing": spacing,
             "boundary_matches_closed_form": bool(within.all()),
         },
@@ -438,13 +438,11 @@ def _study_ttur(ctx: _Context, section: _Section) -> None:
     ratios = np.geomspace(0.01, 100.0, 30 if ctx.quick else 80)
     fig, axes = plt.subplots(1, 2, figsize=(14, 5))
     results = {}
-    for ax, (name, options) in zip(
-        axes,
-        (
-            ("R1 (gamma 0.3)", {"loss": "standard", "regularizer": "r1", "gamma": 0.3}),
-            ("unregularised", {"loss": "standard"}),
-        ),
-    ):
+    ttur_games: list[tuple[str, dict[str, Any]]] = [
+        ("R1 (gamma 0.3)", {"loss": "standard", "regularizer": "r1", "gamma": 0.3}),
+        ("unregularised", {"loss": "standard"}),
+    ]
+    for ax, (name, options) in zip(axes, ttur_games):
         game = _dirac(options)
         region = two_timescale(game, game.equilibrium(), lrs, ratios)
         StabilityRegionDisplay.from_region(
