@@ -25,6 +25,7 @@ from .plots import (
     StabilityRegionDisplay,
     TrajectoryNormDisplay,
 )
+from .report import generate_report
 from .spectra import (
     Spectrum,
     eigenvalues,
@@ -66,6 +67,7 @@ __all__ = [
     "eigenvalues",
     "find_fixed_points",
     "format_table",
+    "generate_report",
     "hessian_eigenvalues",
     "hopping_cycles",
     "jacobian_operator",
