@@ -33,7 +33,7 @@ import matplotlib.pyplot as plt
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
 PACKAGES = ("games", "dynamics", "analyses", "gan_models")
-NARRATIVE = ("getting_started.*", "tutorials/*", "howto/*", "theory.*", "cli.*")
+NARRATIVE = ("getting_started.*", "report.*", "tutorials/*", "howto/*", "theory.*", "cli.*")
 PAGES = sorted(
     {
         path
