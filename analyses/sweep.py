@@ -1,0 +1,866 @@
+r"""Parameter sweeps that run serially, on a process pool or on a Dask cluster without losing work.
+
+:func:`sweep` evaluates one function on every point of a grid of parameters, for every
+seed, and appends each finished point to a JSON-lines results file. Running the same
+sweep again reads the file and computes only the points that are missing, so a sweep
+that was interrupted (Ctrl-C, a killed job, a lost worker) resumes where it stopped.
+
+The contract of the swept function
+----------------------------------
+``function(**params, seed=derived_seed)`` is called once per point and returns a mapping
+of result names (``str``) to JSON-serialisable values (numbers, strings, booleans,
+``None``, lists and nested mappings; numpy scalars and arrays, and anything else with a
+``tolist()`` method, are converted). Anything else it returns is stored under the name
+``"value"``. Results go through JSON on their way back, so a tuple comes back as a list,
+whichever executor ran the point. The function takes all its randomness from ``seed``
+(``numpy.random.default_rng(seed)``, ``torch.Generator().manual_seed(seed)``, ...), so that
+a point's result depends on the point only. An exception raised by the function
+(any :class:`Exception`) is recorded for that point with status ``"error"`` and the sweep
+goes on; a :class:`KeyboardInterrupt` stops the sweep, and every point finished before it
+stays in the file.
+
+Points, identities and seeds
+----------------------------
+A point is ``(params, seed)``: ``params`` one combination of the grid (parameter values
+must be JSON-serialisable; ``1`` and ``1.0`` are different values), ``seed`` one of the
+``seeds`` (replicate numbers). Its identity is the canonical JSON of
+``{"params": params, "seed": seed}`` (sorted keys, no spaces). Its derived seed, the one
+passed to the function, is
+
+.. math::
+
+    s = \big\lfloor \mathrm{SeedSequence}\big([b,\ w_0, \dots, w_7]\big)
+        .\mathrm{generate\_state}(2, \mathrm{uint32}) \text{ as a 64-bit integer} / 2 \big\rfloor,
+
+where :math:`b` is ``base_seed`` and :math:`w_0, \dots, w_7` are the eight little-endian
+32-bit words of the SHA-256 digest of the identity (:func:`derive_seed`): a 63-bit integer
+that every generator accepts, fixed by the point alone, not by the executor, the order of
+the points or the other points of the grid. The function's name is not part of it, so two
+functions swept over one grid see the same seeds (common random numbers).
+
+The results file
+----------------
+One JSON object per line. The first line is a header,
+``{"format": "gamedyn.sweep", "version": 1, "function": "module.qualname", "base_seed": b}``;
+every other line is one finished point, ``{"params", "seed", "derived_seed", "status",
+"seconds", "finished"}`` with ``"result"`` (status ``"ok"``) or ``"error"`` (status
+``"error"``: ``type``, ``message``, ``traceback``, the last frames). Lines are written by
+the calling process as points finish, each flushed and ``fsync``-ed. Bytes after the last
+newline are a line cut short by a kill: they are ignored and cut off the file before new
+lines are appended. A point found twice counts by its last line (a retried error).
+The file belongs to one function and one ``base_seed``: a sweep of another refuses it
+(``overwrite=True`` starts the file anew). While a sweep runs it holds an advisory lock on
+the file (POSIX), so a second sweep on the same file fails at once instead of mixing lines.
+
+Executors
+---------
+``executor=None`` runs the points one after another in this process. Anything with the
+:class:`concurrent.futures.Executor` interface runs them in parallel:
+:class:`concurrent.futures.ProcessPoolExecutor` (the function is pickled by reference:
+define it at module level in an importable module), or a Dask cluster through
+``distributed.Client(...).get_executor()`` (cloudpickle). The sweep does not own the
+executor: it neither starts nor shuts it down, and on an interruption it cancels the
+points it submitted that have not started.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import functools
+import hashlib
+import itertools
+import json
+import math
+import numbers
+import os
+import pickle
+import time
+import traceback
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import IO, Any
+
+import numpy as np
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows: no advisory locks
+    fcntl = None  # type: ignore[assignment]
+
+__all__ = ["SweepResult", "derive_seed", "sweep"]
+
+FORMAT = "gamedyn.sweep"
+VERSION = 1
+
+#: Columns of :attr:`SweepResult.rows` that are not parameters (a parameter may not use them).
+META_COLUMNS = (
+    "seed",
+    "derived_seed",
+    "status",
+    "seconds",
+    "error_type",
+    "error_message",
+    "error_traceback",
+)
+
+Progress = Callable[[int, int, dict[str, Any]], None]
+
+
+# ---------------------------------------------------------------------------- JSON
+
+
+def _json_default(obj: Any) -> Any:
+    if isinstance(obj, np.generic):
+        return obj.item()
+    tolist = getattr(obj, "tolist", None)
+    if callable(tolist):
+        return tolist()
+    raise TypeError(f"a value of type {type(obj).__name__} is not JSON-serialisable")
+
+
+def _dumps(obj: Any) -> str:
+    return json.dumps(obj, default=_json_default)
+
+
+def _canonical(obj: Any) -> str:
+    return json.dumps(
+        obj, default=_json_default, sort_keys=True, separators=(",", ":"), ensure_ascii=True
+    )
+
+
+def _identity(params: Mapping[str, Any], seed: int) -> str:
+    return _canonical({"params": params, "seed": seed})
+
+
+# ---------------------------------------------------------------------------- seeds
+
+
+def _check_int(value: Any, name: str, *, minimum: int | None = None) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name}: expected an int, got {type(value).__name__} {value!r}")
+    if minimum is not None and value < minimum:
+        raise ValueError(f"{name}: expected an int >= {minimum}, got {value}")
+    return int(value)
+
+
+def derive_seed(params: Mapping[str, Any], seed: int = 0, *, base_seed: int = 0) -> int:
+    """The seed that :func:`sweep` passes to its function at the point ``(params, seed)``.
+
+    A 63-bit integer from :class:`numpy.random.SeedSequence` over ``base_seed`` and the
+    SHA-256 digest of the point's canonical JSON (see the module's notes): the same for
+    the same point on every machine, executor and run, and independent of the other
+    points.
+
+    Parameters
+    ----------
+    params : mapping of str to JSON-serialisable values
+        One point of the grid.
+    seed : int
+        The replicate number.
+    base_seed : int
+        A non-negative int that changes every derived seed of a sweep at once.
+
+    Returns
+    -------
+    int
+        In ``[0, 2**63)``.
+
+    Examples
+    --------
+    >>> from analyses.sweep import derive_seed
+    >>> s = derive_seed({"lr": 0.1}, 0)
+    >>> 0 <= s < 2**63, s == derive_seed({"lr": 0.1}, 0), s == derive_seed({"lr": 0.1}, 1)
+    (True, True, False)
+    """
+    params = _normalise_params(params, "params")
+    seed = _check_int(seed, "seed")
+    base_seed = _check_int(base_seed, "base_seed", minimum=0)
+    return _derive(params, seed, base_seed)
+
+
+def _derive(params: Mapping[str, Any], seed: int, base_seed: int) -> int:
+    digest = hashlib.sha256(_identity(params, seed).encode("utf-8")).digest()
+    words = np.frombuffer(digest, dtype="<u4").tolist()
+    state = np.random.SeedSequence([base_seed, *words]).generate_state(2, np.uint32)
+    return ((int(state[0]) << 32) | int(state[1])) >> 1
+
+
+# ---------------------------------------------------------------------------- input
+
+
+def _check_name(name: Any, where: str) -> str:
+    if not isinstance(name, str) or not name:
+        raise TypeError(f"{where}: expected parameter names as non-empty str, got {name!r}")
+    if name in META_COLUMNS:
+        raise ValueError(
+            f"{where}: the parameter name {name!r} is reserved (the sweep adds the columns "
+            f"{list(META_COLUMNS)}; the seed is passed as seed=...)"
+        )
+    return name
+
+
+def _normalise_params(params: Any, where: str) -> dict[str, Any]:
+    if not isinstance(params, Mapping):
+        raise TypeError(
+            f"{where}: expected a mapping of parameter name to value, got {type(params).__name__}"
+        )
+    for name in params:
+        _check_name(name, where)
+    try:
+        normal = json.loads(_dumps(dict(params)))
+    except (TypeError, ValueError) as error:
+        raise TypeError(
+            f"{where}: parameter values must be JSON-serialisable (numbers, str, bool, None, "
+            f"lists, mappings): {error}"
+        ) from None
+    return dict(normal)
+
+
+def _expand_grid(grid: Any) -> list[dict[str, Any]]:
+    if isinstance(grid, Mapping):
+        if not grid:
+            raise ValueError("grid: expected at least one parameter, got an empty mapping")
+        names, columns = [], []
+        for name, values in grid.items():
+            _check_name(name, "grid")
+            if isinstance(values, (str, bytes, Mapping)) or not isinstance(values, Iterable):
+                raise TypeError(
+                    f"grid[{name!r}]: expected a list of values, got {type(values).__name__} "
+                    f"{values!r} (write [{values!r}] for a single value)"
+                )
+            values = list(values)
+            if not values:
+                raise ValueError(f"grid[{name!r}]: expected at least one value, got none")
+            names.append(name)
+            columns.append(values)
+        raw = [dict(zip(names, combo)) for combo in itertools.product(*columns)]
+        where = ["grid" for _ in raw]
+    elif isinstance(grid, (str, bytes)) or not isinstance(grid, Iterable):
+        raise TypeError(
+            "grid: expected a mapping of parameter name to a list of values, or a list of "
+            f"parameter mappings, got {type(grid).__name__}"
+        )
+    else:
+        raw = list(grid)
+        if not raw:
+            raise ValueError("grid: expected at least one point, got an empty list")
+        where = [f"grid[{i}]" for i in range(len(raw))]
+    return [_normalise_params(point, w) for point, w in zip(raw, where)]
+
+
+def _check_seeds(seeds: Any) -> list[int]:
+    if isinstance(seeds, numbers.Integral) and not isinstance(seeds, bool):
+        if seeds < 1:
+            raise ValueError(f"seeds: expected a count >= 1 or a list of ints, got {seeds}")
+        return list(range(int(seeds)))
+    if isinstance(seeds, (str, bytes, Mapping)) or not isinstance(seeds, Iterable):
+        raise TypeError(
+            f"seeds: expected a count (int >= 1) or a list of ints, got {type(seeds).__name__}"
+        )
+    out = [_check_int(s, "seeds") for s in seeds]
+    if not out:
+        raise ValueError("seeds: expected at least one seed, got an empty list")
+    if len(set(out)) != len(out):
+        raise ValueError(f"seeds: expected distinct seeds, got {out}")
+    return out
+
+
+def _function_name(function: Callable[..., Any]) -> str:
+    if isinstance(function, functools.partial):
+        return f"functools.partial({_function_name(function.func)})"
+    module = getattr(function, "__module__", None) or type(function).__module__
+    qualname = getattr(function, "__qualname__", None) or type(function).__qualname__
+    return f"{module}.{qualname}"
+
+
+def _check_picklable(function: Callable[..., Any], executor: Any, name: str) -> None:
+    """Fail before anything is submitted when the executor cannot ship ``function``."""
+    if executor is None or isinstance(executor, cf.ThreadPoolExecutor):
+        return
+    try:
+        pickle.dumps(function)
+        return
+    except Exception as error:  # pickle raises PicklingError, AttributeError, TypeError
+        failure: Exception = error
+    if type(executor).__module__.split(".")[0] in ("distributed", "loky", "joblib"):
+        try:  # these executors ship functions with cloudpickle (by value when needed)
+            import cloudpickle
+
+            cloudpickle.dumps(function)
+            return
+        except Exception as error:
+            failure = error
+    raise TypeError(
+        f"function: expected a picklable callable to run on {type(executor).__name__} "
+        f"(define it at module level in an importable module; a lambda or a nested "
+        f"function cannot be sent to other processes), but pickling {name} failed: {failure}"
+    ) from failure
+
+
+def _check_path(results: Any) -> Path | None:
+    if results is None:
+        return None
+    if not isinstance(results, (str, os.PathLike)):
+        raise TypeError(
+            f"results: expected a file path (str or os.PathLike) or None, got {type(results).__name__}"
+        )
+    path = Path(results)
+    if path.is_dir():
+        raise ValueError(f"results: expected a file path, got the directory {str(path)!r}")
+    return path
+
+
+# ---------------------------------------------------------------------------- one point
+
+
+def _traceback_summary(error: BaseException, frames: int = 6) -> str:
+    lines = traceback.format_exception(type(error), error, error.__traceback__, limit=-frames)
+    return "".join(lines).rstrip()
+
+
+def _run_point(function: Callable[..., Any], params: dict[str, Any], seed: int) -> dict[str, Any]:
+    """Call ``function`` at one point (in whichever process runs it) and never raise an
+    ``Exception``: the outcome is a JSON-ready record fragment."""
+    started = time.perf_counter()
+    outcome: dict[str, Any]
+    try:
+        value = function(**params, seed=seed)
+        try:
+            if isinstance(value, Mapping):
+                bad = [k for k in value if not isinstance(k, str)]
+                if bad:
+                    raise TypeError(f"result names must be str, got {bad[0]!r}")
+                result = dict(value)
+            else:
+                result = {"value": value}
+            result = json.loads(_dumps(result))
+        except (TypeError, ValueError) as error:
+            raise TypeError(
+                f"function returned a result that is not JSON-serialisable: {error}"
+            ) from error
+        outcome = {"status": "ok", "result": result}
+    except Exception as error:
+        outcome = {
+            "status": "error",
+            "error": {
+                "type": type(error).__qualname__,
+                "message": str(error),
+                "traceback": _traceback_summary(error),
+            },
+        }
+    outcome["seconds"] = time.perf_counter() - started
+    return outcome
+
+
+# ---------------------------------------------------------------------------- the file
+
+
+class _ResultsFile:
+    """The JSONL file of one sweep: read, repaired and locked on open, appended to after."""
+
+    def __init__(self, path: Path, header: dict[str, Any], overwrite: bool) -> None:
+        self.path = path
+        self.header = header
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.handle: IO[bytes] = open(path, "a+b")  # closed by close()
+        try:
+            if fcntl is not None:
+                try:
+                    fcntl.flock(self.handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    raise RuntimeError(
+                        f"results: {str(path)!r} is being written by another sweep (locked); "
+                        "wait for it or choose another file"
+                    ) from None
+            if overwrite:
+                self.handle.truncate(0)
+            self.records = self._read()
+        except BaseException:
+            self.handle.close()
+            raise
+
+    def _read(self) -> dict[str, dict[str, Any]]:
+        self.handle.seek(0)
+        data = self.handle.read()
+        end = data.rfind(b"\n") + 1
+        if end < len(data):  # a line cut short by a kill
+            self.handle.truncate(end)
+            self._sync()
+        lines = [(i + 1, line) for i, line in enumerate(data[:end].split(b"\n")) if line.strip()]
+        if not lines:
+            self._write(self.header)
+            return {}
+        records: dict[str, dict[str, Any]] = {}
+        for number, line in lines:
+            try:
+                obj = json.loads(line)
+            except ValueError:
+                raise ValueError(
+                    f"results: line {number} of {str(self.path)!r} is not valid JSON: {line[:80]!r}"
+                ) from None
+            if number == lines[0][0]:
+                self._check_header(obj)
+                continue
+            if not isinstance(obj, dict) or not {"params", "seed", "status"} <= obj.keys():
+                raise ValueError(
+                    f"results: line {number} of {str(self.path)!r} is not a sweep record"
+                )
+            records[_identity(obj["params"], obj["seed"])] = obj
+        return records
+
+    def _check_header(self, header: Any) -> None:
+        if not isinstance(header, dict) or header.get("format") != FORMAT:
+            raise ValueError(
+                f"results: {str(self.path)!r} is not a sweep results file (its first line "
+                f"has no 'format': {FORMAT!r}); choose another file or pass overwrite=True"
+            )
+        if header.get("version") != VERSION:
+            raise ValueError(
+                f"results: {str(self.path)!r} has format version {header.get('version')!r}, "
+                f"this gamedyn reads version {VERSION}"
+            )
+        for key in ("function", "base_seed"):
+            if header.get(key) != self.header[key]:
+                raise ValueError(
+                    f"results: {str(self.path)!r} holds results of function "
+                    f"{header.get('function')!r} with base_seed {header.get('base_seed')!r}, "
+                    f"not of {self.header['function']!r} with base_seed "
+                    f"{self.header['base_seed']!r}; choose another file, pass name=... if the "
+                    "function was renamed, or pass overwrite=True to discard them"
+                )
+
+    def _sync(self) -> None:
+        self.handle.flush()
+        os.fsync(self.handle.fileno())
+
+    def _write(self, obj: dict[str, Any]) -> None:
+        self.handle.write((_dumps(obj) + "\n").encode("utf-8"))
+        self._sync()
+
+    def append(self, record: dict[str, Any]) -> None:
+        self._write(record)
+
+    def close(self) -> None:
+        self.handle.close()  # closing releases the lock
+
+
+# ---------------------------------------------------------------------------- the table
+
+
+def _flatten(mapping: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in mapping.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping) and value:
+            out.update(_flatten(value, name + "."))
+        else:
+            out[name] = value
+    return out
+
+
+def _row(record: Mapping[str, Any]) -> dict[str, Any]:
+    row: dict[str, Any] = dict(record["params"])
+    row.update(
+        seed=record["seed"],
+        derived_seed=record.get("derived_seed"),
+        status=record["status"],
+        seconds=record.get("seconds"),
+    )
+    if record["status"] == "ok":
+        for key, value in _flatten(record.get("result", {})).items():
+            row[f"result.{key}" if key in row else key] = value
+    else:
+        error = record.get("error", {})
+        row.update(
+            error_type=error.get("type"),
+            error_message=error.get("message"),
+            error_traceback=error.get("traceback"),
+        )
+    return row
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, numbers.Real)
+
+
+def _mean_se(values: list[float]) -> dict[str, float]:
+    array = np.asarray(values, dtype=np.float64)
+    mean = float(array.mean())
+    if not np.all(np.isfinite(array)):
+        return {"mean": mean, "se": math.nan, "n": int(array.size)}
+    se = float(array.std(ddof=1) / math.sqrt(array.size)) if array.size > 1 else 0.0
+    return {"mean": mean, "se": se, "n": int(array.size)}
+
+
+def _as_columns(value: str | Sequence[str] | None, name: str) -> list[str] | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return [value]
+    if not isinstance(value, Sequence) or not all(isinstance(v, str) for v in value):
+        raise TypeError(f"{name}: expected a column name or a list of column names, got {value!r}")
+    return list(value)
+
+
+@dataclass
+class SweepResult:
+    """The outcome of :func:`sweep`: one row per point, in grid order, seeds innermost.
+
+    Attributes
+    ----------
+    rows : list of dict
+        Each row holds the point's parameters, ``seed`` (the replicate number),
+        ``derived_seed`` (what the function received), ``status`` (``"ok"`` or
+        ``"error"``), ``seconds`` (the call's wall time), then the result's fields
+        (nested mappings flattened to ``"outer.inner"``; a field whose name is taken is
+        prefixed with ``"result."``), or for an error ``error_type``, ``error_message``
+        and ``error_traceback``.
+    parameters : tuple of str
+        The parameter names, in grid order.
+    function : str
+        The name recorded for the function (``module.qualname`` unless given).
+    path : pathlib.Path or None
+        The results file.
+    computed : int
+        Points computed by this call; the other ``loaded`` were read from the file.
+    loaded : int
+
+    Examples
+    --------
+    >>> from analyses.sweep import sweep
+    >>> def line(a, b, seed):
+    ...     return {"y": a * b, "parts": {"a": a}}
+    >>> result = sweep(line, {"a": [1, 2], "b": [10]}, seeds=2)
+    >>> result.rows[0]["y"], result.rows[0]["parts.a"], len(result), result.errors
+    (10, 1, 4, [])
+    >>> result.summarize(metrics="y")[1]["y"]
+    {'mean': 20.0, 'se': 0.0, 'n': 2}
+    """
+
+    rows: list[dict[str, Any]]
+    parameters: tuple[str, ...]
+    function: str
+    path: Path | None = None
+    computed: int = 0
+    loaded: int = 0
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    @property
+    def columns(self) -> list[str]:
+        """Every column that some row has, parameters first, in order of appearance."""
+        seen: dict[str, None] = dict.fromkeys(self.parameters)
+        for row in self.rows:
+            seen.update(dict.fromkeys(row))
+        return list(seen)
+
+    @property
+    def errors(self) -> list[dict[str, Any]]:
+        """The rows whose function raised (status ``"error"``)."""
+        return [row for row in self.rows if row["status"] == "error"]
+
+    def to_records(self) -> list[dict[str, Any]]:
+        """The rows as new dicts with every column (``None`` where a row lacks one)."""
+        columns = self.columns
+        return [{c: row.get(c) for c in columns} for row in self.rows]
+
+    def to_pandas(self) -> Any:
+        """The rows as a :class:`pandas.DataFrame` (pandas is optional: installed by you)."""
+        try:
+            import pandas
+        except ImportError:
+            raise ImportError(
+                "to_pandas: needs pandas, which gamedyn does not depend on (pip install pandas); "
+                "to_records() gives the same table as a list of dicts"
+            ) from None
+        return pandas.DataFrame.from_records(self.to_records(), columns=self.columns)
+
+    def _metric_columns(self) -> list[str]:
+        taken = set(self.parameters) | set(META_COLUMNS)
+        ok = [row for row in self.rows if row["status"] == "ok"]
+        return [
+            c
+            for c in self.columns
+            if c not in taken and ok and all(_is_number(row.get(c)) for row in ok if c in row)
+        ]
+
+    def summarize(
+        self,
+        by: str | Sequence[str] | None = None,
+        metrics: str | Sequence[str] | None = None,
+    ) -> list[dict[str, Any]]:
+        """Mean and standard error of each metric over the rows that share ``by``.
+
+        The standard error is ``std(ddof=1) / sqrt(n)`` over the rows with status
+        ``"ok"`` of a group (0.0 for a single row, as :func:`analyses.summarize` does;
+        ``nan`` where a value is not finite). Numbers only (numpy), no pandas.
+
+        Parameters
+        ----------
+        by : str or list of str, optional
+            The grouping columns; by default every parameter (so a group is one grid
+            point and its seeds).
+        metrics : str or list of str, optional
+            Numeric columns; by default every result field that is a number in every
+            successful row.
+
+        Returns
+        -------
+        list of dict
+            One per group, in order of first appearance: the ``by`` values, ``n`` (rows
+            with status ``"ok"``), ``errors`` (rows with status ``"error"``) and, per
+            metric, ``{"mean", "se", "n"}``.
+        """
+        columns = self.columns
+        by_ = _as_columns(by, "by")
+        by_ = list(self.parameters) if by_ is None else by_
+        metrics_ = _as_columns(metrics, "metrics")
+        metrics_ = self._metric_columns() if metrics_ is None else metrics_
+        for name, chosen in (("by", by_), ("metrics", metrics_)):
+            unknown = [c for c in chosen if c not in columns]
+            if unknown:
+                raise ValueError(f"{name}: unknown columns {unknown}; the columns are {columns}")
+        groups: dict[str, list[dict[str, Any]]] = {}
+        for row in self.rows:
+            groups.setdefault(_canonical([row.get(c) for c in by_]), []).append(row)
+        out = []
+        for members in groups.values():
+            ok = [row for row in members if row["status"] == "ok"]
+            summary: dict[str, Any] = {c: members[0].get(c) for c in by_}
+            summary.update(n=len(ok), errors=len(members) - len(ok))
+            for metric in metrics_:
+                values = [row[metric] for row in ok if metric in row]
+                bad = [v for v in values if not _is_number(v)]
+                if bad:
+                    raise TypeError(
+                        f"metrics: column {metric!r} holds a non-numeric value {bad[0]!r}"
+                    )
+                summary[metric] = (
+                    _mean_se([float(v) for v in values])
+                    if values
+                    else {"mean": math.nan, "se": math.nan, "n": 0}
+                )
+            out.append(summary)
+        return out
+
+    def table(
+        self,
+        by: str | Sequence[str] | None = None,
+        metrics: str | Sequence[str] | None = None,
+        *,
+        digits: int = 3,
+    ) -> str:
+        """:meth:`summarize` as a markdown table of ``mean ± se`` cells (``digits`` decimals)."""
+        digits = _check_int(digits, "digits", minimum=0)
+        summary = self.summarize(by, metrics)
+        by_ = _as_columns(by, "by")
+        by_ = list(self.parameters) if by_ is None else by_
+        metrics_ = _as_columns(metrics, "metrics")
+        metrics_ = self._metric_columns() if metrics_ is None else metrics_
+        header = [*by_, "n", *metrics_]
+        lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+        for group in summary:
+            cells = [str(group[c]).replace("|", "\\|") for c in by_] + [str(group["n"])]
+            for metric in metrics_:
+                stat = group[metric]
+                cells.append(f"{stat['mean']:.{digits}f} ± {stat['se']:.{digits}f}")
+            lines.append("| " + " | ".join(cells) + " |")
+        return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------- sweep
+
+
+def sweep(
+    function: Callable[..., Any],
+    grid: Mapping[str, Iterable[Any]] | Iterable[Mapping[str, Any]],
+    *,
+    seeds: int | Iterable[int] = (0,),
+    results: str | os.PathLike[str] | None = None,
+    executor: cf.Executor | None = None,
+    base_seed: int = 0,
+    name: str | None = None,
+    retry_errors: bool = False,
+    overwrite: bool = False,
+    progress: Progress | None = None,
+) -> SweepResult:
+    r"""Evaluate ``function`` on every point of ``grid`` for every seed, resumably.
+
+    Each point ``(params, seed)`` is computed at most once: its result is appended to the
+    ``results`` file as soon as it finishes, and a later call with the same file reads
+    the finished points back and computes only the others. See the module's notes for
+    the function's contract, the seed derivation and the file format.
+
+    Parameters
+    ----------
+    function : callable
+        ``function(**params, seed=derived_seed)``, returning a mapping of result names to
+        JSON-serialisable values (anything else is stored as ``"value"``). Must be
+        picklable for a process or Dask executor.
+    grid : mapping of str to list, or list of mappings
+        ``{"lr": [0.1, 0.2], "gamma": [0, 1]}`` is the Cartesian product (the last name
+        varies fastest); a list of mappings gives the points explicitly. Values must be
+        JSON-serialisable; the function receives them as JSON gives them back.
+    seeds : int or iterable of int
+        A count ``n`` (seeds ``0, ..., n - 1``) or distinct replicate numbers.
+    results : str or os.PathLike, optional
+        The JSONL results file (created, with its folder, if missing). ``None`` keeps
+        nothing on disk: nothing to resume from.
+    executor : concurrent.futures.Executor, optional
+        ``None`` runs in this process, one point after the other; otherwise points are
+        submitted with ``executor.submit`` (a ``ProcessPoolExecutor``, a
+        ``distributed.Client(...).get_executor()``, ...). Not shut down here.
+    base_seed : int
+        Non-negative; changes every derived seed (:func:`derive_seed`).
+    name : str, optional
+        The function's name recorded in the file (default ``module.qualname``). A file
+        of another name or base seed is refused.
+    retry_errors : bool
+        Compute again the points recorded with status ``"error"`` (default: keep them).
+    overwrite : bool
+        Discard the file's contents and start anew.
+    progress : callable, optional
+        ``progress(done, total, row)``, called in this process after each computed point.
+
+    Returns
+    -------
+    SweepResult
+        One row per point in grid order (seeds innermost).
+
+    Raises
+    ------
+    TypeError, ValueError
+        On bad arguments, naming the argument; ValueError also for a results file of
+        another function or base seed.
+    RuntimeError
+        When another sweep holds the results file.
+
+    Notes
+    -----
+    An exception raised by ``function`` marks its point ``"error"`` (type, message and
+    the traceback's last frames are kept) and the sweep goes on. A
+    :class:`KeyboardInterrupt` (or an executor's own failure, such as a broken process
+    pool) cancels the submitted points that have not started and propagates; the file
+    keeps every point finished before it.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> import numpy as np
+    >>> from analyses.sweep import sweep
+    >>> def noisy_square(x, seed):
+    ...     return {"y": x**2 + np.random.default_rng(seed).normal(scale=0.01)}
+    >>> folder = tempfile.TemporaryDirectory()
+    >>> path = pathlib.Path(folder.name) / "squares.jsonl"
+    >>> result = sweep(noisy_square, {"x": [1.0, 2.0]}, seeds=3, results=path)
+    >>> len(result), result.computed
+    (6, 6)
+    >>> sorted(result.rows[0])
+    ['derived_seed', 'seconds', 'seed', 'status', 'x', 'y']
+    >>> again = sweep(noisy_square, {"x": [1.0, 2.0]}, seeds=3, results=path)
+    >>> again.computed, again.loaded, again.rows[5]["y"] == result.rows[5]["y"]
+    (0, 6, True)
+    >>> print(result.table(metrics="y", digits=1))
+    | x | n | y |
+    |---|---|---|
+    | 1.0 | 3 | 1.0 ± 0.0 |
+    | 2.0 | 3 | 4.0 ± 0.0 |
+    >>> folder.cleanup()
+    """
+    if not callable(function):
+        raise TypeError(f"function: expected a callable, got {type(function).__name__}")
+    points = _expand_grid(grid)
+    seed_list = _check_seeds(seeds)
+    base_seed = _check_int(base_seed, "base_seed", minimum=0)
+    path = _check_path(results)
+    if name is None:
+        name = _function_name(function)
+    elif not isinstance(name, str) or not name:
+        raise TypeError(f"name: expected a non-empty str, got {name!r}")
+    for flag, value in (("retry_errors", retry_errors), ("overwrite", overwrite)):
+        if not isinstance(value, bool):
+            raise TypeError(f"{flag}: expected a bool, got {type(value).__name__}")
+    if progress is not None and not callable(progress):
+        raise TypeError(f"progress: expected a callable or None, got {type(progress).__name__}")
+    if executor is not None and not callable(getattr(executor, "submit", None)):
+        raise TypeError(
+            "executor: expected None or an object with the concurrent.futures.Executor "
+            f"interface (submit), got {type(executor).__name__}"
+        )
+    _check_picklable(function, executor, name)
+
+    parameters = tuple(dict.fromkeys(k for p in points for k in p))
+    todo: list[tuple[str, dict[str, Any], int, int]] = []
+    order: list[str] = []
+    for params in points:
+        for seed in seed_list:
+            todo.append((_identity(params, seed), params, seed, _derive(params, seed, base_seed)))
+            order.append(todo[-1][0])
+    seen: set[str] = set()
+    for key in order:
+        if key in seen:
+            raise ValueError(f"grid: the point {json.loads(key)['params']} appears more than once")
+        seen.add(key)
+
+    header = {"format": FORMAT, "version": VERSION, "function": name, "base_seed": base_seed}
+    store = _ResultsFile(path, header, overwrite) if path is not None else None
+    records: dict[str, dict[str, Any]] = store.records if store is not None else {}
+    try:
+        missing = [
+            item
+            for item in todo
+            if item[0] not in records or (retry_errors and records[item[0]]["status"] == "error")
+        ]
+        loaded = len(todo) - len(missing)
+        done = loaded
+
+        def finish(item: tuple[str, dict[str, Any], int, int], outcome: dict[str, Any]) -> None:
+            nonlocal done
+            key, params, seed, derived = item
+            record = {
+                "params": params,
+                "seed": seed,
+                "derived_seed": derived,
+                "status": outcome["status"],
+                "seconds": outcome["seconds"],
+                "finished": datetime.now(timezone.utc).isoformat(timespec="milliseconds"),
+            }
+            record["result" if outcome["status"] == "ok" else "error"] = outcome.get(
+                "result", outcome.get("error")
+            )
+            if store is not None:
+                store.append(record)
+            records[key] = record
+            done += 1
+            if progress is not None:
+                progress(done, len(todo), _row(record))
+
+        if executor is None:
+            for item in missing:
+                finish(item, _run_point(function, item[1], item[3]))
+        else:
+            futures: dict[cf.Future[dict[str, Any]], tuple[str, dict[str, Any], int, int]] = {}
+            try:
+                for item in missing:
+                    futures[executor.submit(_run_point, function, item[1], item[3])] = item
+                for future in cf.as_completed(futures):
+                    finish(futures[future], future.result())
+            except BaseException:
+                for future in futures:
+                    future.cancel()
+                raise
+    finally:
+        if store is not None:
+            store.close()
+    rows = [_row(records[key]) for key in order]
+    return SweepResult(
+        rows=rows,
+        parameters=parameters,
+        function=name,
+        path=path,
+        computed=len(missing),
+        loaded=loaded,
+    )
