@@ -12,7 +12,7 @@ another — the cat-and-mouse of mode collapse.  We train it briefly with
 is the nearest mode of a high-quality sample; 2,500 samples), and turn the sequence of
 dominant modes into a directed graph (``analyses.mode_hopping_graph``).  Side by side,
 the same GAN with a PacGAN discriminator (Lin et al. 2018), which judges two samples at
-once and so can see that they are alike: at the same cost per step, it spreads over all
+once and so can see that they are alike: at no extra cost per step, it spreads over all
 modes.
 """
 
