@@ -103,8 +103,8 @@ fig.tight_layout()
 # run clips :math:`\psi` to :math:`[-1, 1]` after each step, as WGAN's weight clipping
 # does; no library rule clips, so it is a small loop here), WGAN-GP oscillates around
 # the equilibrium without converging, instance noise and R1/R2 spiral in.
-steps = 120 if QUICK else 400
-resolution = 9 if QUICK else 15
+steps = 120 if QUICK else 300
+resolution = 9 if QUICK else 13
 start = as_params(DiracGAN(), [[1.0], [1.0]])
 
 
@@ -157,8 +157,8 @@ fig.tight_layout()
 # steps (nearly imaginary eigenvalues, the "Numerics of GANs"); too much and the
 # discriminator's own curvature limits the step.
 c = 0.5
-gammas = np.linspace(0.02, 3.0, 40 if QUICK else 120)
-etas = np.linspace(0.02, 6.0, 40 if QUICK else 120)
+gammas = np.linspace(0.02, 3.0, 40 if QUICK else 90)
+etas = np.linspace(0.02, 6.0, 40 if QUICK else 90)
 radius = np.empty((etas.size, gammas.size))
 for j, g in enumerate(gammas):
     # gamma belongs to the game, not to the rule: one column per game
