@@ -300,13 +300,12 @@ def test_a_result_that_is_not_json_is_an_error_of_that_point():
 def test_a_file_of_another_function_or_base_seed_is_refused(tmp_path):
     path = tmp_path / "r.jsonl"
     sweep(noisy_mean, GRID, results=path)
-    with pytest.raises(
-        ValueError, match=r"^results: .* holds results of function 'test_sweep.noisy_mean'"
-    ):
+    recorded = f"{noisy_mean.__module__}.noisy_mean"
+    with pytest.raises(ValueError, match=rf"^results: .* holds results of function '{recorded}'"):
         sweep(interruptible, GRID, results=path)
     with pytest.raises(ValueError, match="base_seed"):
         sweep(noisy_mean, GRID, results=path, base_seed=1)
-    renamed = sweep(interruptible, GRID, results=path, name="test_sweep.noisy_mean")
+    renamed = sweep(interruptible, GRID, results=path, name=recorded)
     assert renamed.computed == 0
     fresh = sweep(noisy_mean, GRID, results=path, base_seed=1, overwrite=True)
     assert fresh.computed == 4 and len(_lines(path)) == 1 + 4

@@ -1,0 +1,165 @@
+"""Scaling up: large games and many workers (issue 8).
+
+(a) Top-k eigenvalues at 10^4 .. 10^6 parameters.  NOT WRITTEN YET: see the marked
+    section ``PART (a)`` below, kept for whoever fills it (benchmarks/spectra.py (b)
+    already times ARPACK top-10 over n = 10^4 .. 10^6; reuse it rather than repeat it).
+
+(b) One sweep (``analyses.sweep``) run serially and on a local Dask cluster of 2 worker
+    processes with 1 thread each (``distributed.LocalCluster`` on loopback), side by side
+    in one run.  Each point is CPU-bound: the eigenvalues of ``repeats`` random Gaussian
+    n x n matrices (numpy's Generator at the point's derived seed), scaled by 1/sqrt(n),
+    whose spectral radius tends to 1 (the circular law) — a check that the work was done.
+    ``repeats`` is calibrated so that one point takes about ``--seconds`` seconds here.
+    BLAS/OpenMP/torch use one thread everywhere (set before numpy is imported; Dask's
+    nanny sets the same for its workers), so a point uses one core in both runs.
+
+    Printed: the serial sweep's seconds, the cluster's start-up (scheduler, two worker
+    processes, and importing ``analyses`` in each worker, which imports torch), the
+    cluster sweep's seconds, and the speed-up with and without the start-up.  The rows of
+    both runs are checked to be identical (derived seeds and results).  Two cores bound
+    the speed-up by 2; anything else running on the machine lowers it: each line prints
+    the 1-minute load average.
+
+Run: ``python benchmarks/scale.py [--points 16] [--seconds 1.0] [--part b]``
+(needs ``pip install -e ".[dask]"``; about 2 x points x seconds plus ~10 s on 2 cores).
+"""
+
+from __future__ import annotations
+
+import os
+
+for _variable in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+    os.environ[_variable] = "1"  # before numpy: one BLAS thread per process
+
+import argparse  # noqa: E402
+import sys  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+from typing import Any  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from analyses.sweep import SweepResult, sweep  # noqa: E402
+
+
+def load() -> str:
+    return f"load {os.getloadavg()[0]:.1f}"
+
+
+# ---------------------------------------------------------------------------------------
+# PART (a): top-k eigenvalues at 1e4 .. 1e6 parameters.  To be filled (issue 8, part a).
+# ---------------------------------------------------------------------------------------
+
+
+def part_a(args: argparse.Namespace) -> None:
+    """Top-k eigenvalues of the MLP GAN game's Jacobian at n = 1e4, 1e5, 1e6 parameters."""
+    print("(a) top-k eigenvalues at 1e4..1e6 parameters: not written yet (issue 8, part a)")
+
+
+# ---------------------------------------------------------------------------------------
+# PART (b): a 2-worker Dask LocalCluster sweep against the serial sweep.
+# ---------------------------------------------------------------------------------------
+
+
+def random_spectrum(n: int, repeats: int, seed: int) -> dict[str, Any]:
+    """Spectral radius of ``repeats`` Gaussian n x n matrices / sqrt(n) (-> 1 as n grows)."""
+    rng = np.random.default_rng(seed)
+    radii = [
+        float(np.abs(np.linalg.eigvals(rng.standard_normal((n, n)) / np.sqrt(n))).max())
+        for _ in range(repeats)
+    ]
+    return {"radius": float(np.mean(radii)), "pid": os.getpid()}
+
+
+def calibrate(n: int, seconds: float) -> int:
+    """How many n x n eigensolves take about ``seconds`` here (median of three timings)."""
+    matrix = np.random.default_rng(0).standard_normal((n, n))
+    times = []
+    for _ in range(3):
+        started = time.perf_counter()
+        np.linalg.eigvals(matrix)
+        times.append(time.perf_counter() - started)
+    return max(1, round(seconds / float(np.median(times))))
+
+
+def _same(result: SweepResult) -> list[dict[str, Any]]:
+    return [{k: v for k, v in row.items() if k not in ("seconds", "pid")} for row in result.rows]
+
+
+def part_b(args: argparse.Namespace) -> None:
+    try:
+        import distributed
+    except ImportError:
+        print('(b) skipped: needs dask[distributed] (pip install -e ".[dask]")')
+        return
+    n = args.n
+    repeats = calibrate(n, args.seconds)
+    grid = {"n": [n], "repeats": [repeats]}
+    print(
+        f"(b) sweep of {args.points} points, each {repeats} eigensolves of {n} x {n} "
+        f"(~{args.seconds:g} s), serial vs a 2-worker LocalCluster (1 thread each)"
+    )
+    with tempfile.TemporaryDirectory() as folder:
+        started = time.perf_counter()
+        serial = sweep(
+            random_spectrum, grid, seeds=args.points, results=Path(folder) / "serial.jsonl"
+        )
+        serial_seconds = time.perf_counter() - started
+        print(f"  serial sweep               {serial_seconds:7.1f} s   ({load()})", flush=True)
+
+        started = time.perf_counter()
+        with (
+            distributed.LocalCluster(
+                n_workers=2,
+                threads_per_worker=1,
+                processes=True,
+                host="127.0.0.1",
+                dashboard_address=None,
+            ) as cluster,
+            distributed.Client(cluster) as client,
+        ):
+            # what every first task would pay: importing analyses (and torch) per worker
+            client.run(__import__, "analyses.sweep")
+            startup = time.perf_counter() - started
+            print(f"  cluster start-up + imports {startup:7.1f} s   ({load()})", flush=True)
+            started = time.perf_counter()
+            clustered = sweep(
+                random_spectrum,
+                grid,
+                seeds=args.points,
+                results=Path(folder) / "dask.jsonl",
+                executor=client.get_executor(),
+            )
+            cluster_seconds = time.perf_counter() - started
+        print(f"  LocalCluster sweep         {cluster_seconds:7.1f} s   ({load()})")
+    if _same(serial) != _same(clustered):
+        raise SystemExit("(b) FAILED: the serial and cluster rows differ")
+    workers = len({row["pid"] for row in clustered.rows})
+    radius = np.mean([row["radius"] for row in serial.rows])
+    print(
+        f"  speed-up {serial_seconds / cluster_seconds:.2f} x (sweep only), "
+        f"{serial_seconds / (cluster_seconds + startup):.2f} x (with start-up); "
+        f"{workers} worker processes ran points; rows identical; "
+        f"mean spectral radius {radius:.3f} (circular law: -> 1)"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--part", choices=["a", "b", "all"], default="all")
+    parser.add_argument("--points", type=int, default=16, help="(b) points in the sweep")
+    parser.add_argument("--seconds", type=float, default=1.0, help="(b) seconds per point")
+    parser.add_argument("--n", type=int, default=400, help="(b) matrix size")
+    args = parser.parse_args()
+    if args.part in ("a", "all"):
+        part_a(args)
+    if args.part in ("b", "all"):
+        part_b(args)
+
+
+if __name__ == "__main__":
+    main()
