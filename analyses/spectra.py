@@ -180,6 +180,8 @@ def hessian_eigenvalues(
         raise ValueError(
             f"k: expected an int with 1 <= k < {size} (player {index}'s size), got {k!r}"
         )
+    if which == "both_ends" and k < 2:
+        raise ValueError(f"k: which='both_ends' needs k >= 2 (half from each end), got {k!r}")
     modes = {"largest": "LA", "smallest": "SA", "both_ends": "BE"}
     if which not in modes:
         raise ValueError(f"which: expected one of {tuple(modes)}, got {which!r}")

@@ -129,9 +129,10 @@ def classify(game: Game, point: Sequence[torch.Tensor], *, tol: float = 1e-9) ->
     else:
         kind = "marginal"
     field_norm = float(torch.linalg.vector_norm(flatten_params(vector_field(game, point))))
-    return Classification(
-        kind, flow_stable, nash, values, hessian_min, max_stable_step(values), field_norm, tol
-    )
+    # the GD step bound only where the flow is stable at this tolerance (real parts within
+    # tol of 0 would otherwise give a spurious positive bound)
+    gd_step = max_stable_step(values) if flow_stable else 0.0
+    return Classification(kind, flow_stable, nash, values, hessian_min, gd_step, field_norm, tol)
 
 
 def find_fixed_points(

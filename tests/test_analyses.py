@@ -291,3 +291,26 @@ def test_unroll_depth_bad_input() -> None:
         unroll_depth(game, point, [1], inner_lr=-0.1, lr=0.1)
     with pytest.raises(ValueError, match="rule"):
         unroll_depth(game, point, [1], inner_lr=0.1, lr=0.1, rule="adam")
+
+
+def test_classify_step_bound_respects_the_tolerance() -> None:
+    # x·y: eigenvalues ±i (real part exactly 0); a tiny positive real part within tol must
+    # not produce a GD step bound either
+    from games import Bilinear, Quadratic, as_params
+
+    game = Bilinear.xy()
+    result = classify(game, as_params(game, [[0.0], [0.0]]))
+    assert result.kind == "marginal" and result.max_gd_step == 0.0
+    eps = 1e-12  # Re(lambda) = eps/2 > 0 but below tol = 1e-9
+    nearly = Quadratic.zero_sum([[eps]], [[1.0]], [[0.0]])
+    point = as_params(nearly, [[0.0], [0.0]])
+    assert classify(nearly, point).max_gd_step == 0.0
+    assert classify(nearly, point, tol=0.0).max_gd_step > 0.0
+
+
+def test_hessian_both_ends_needs_two() -> None:
+    from games import Quadratic, as_params
+
+    game = Quadratic.potential(torch.eye(6), sizes=[3, 3])
+    with pytest.raises(ValueError, match="both_ends"):
+        hessian_eigenvalues(game, as_params(game, [[0.0] * 3, [0.0] * 3]), 0, k=1)
