@@ -46,6 +46,7 @@ from .stability import (
     two_timescale,
     unroll_depth,
 )
+from .sweep import SweepResult, derive_seed, sweep
 
 __all__ = [
     "Classification",
@@ -59,10 +60,12 @@ __all__ = [
     "Spectrum",
     "StabilityRegion",
     "StabilityRegionDisplay",
+    "SweepResult",
     "TrajectoryNormDisplay",
     "UnrollDepthStudy",
     "classify",
     "coverage_evaluator",
+    "derive_seed",
     "dominant_modes",
     "eigenvalues",
     "find_fixed_points",
@@ -77,6 +80,7 @@ __all__ = [
     "stability_region",
     "step_size_bounds",
     "summarize",
+    "sweep",
     "symbolic_eigenvalues",
     "top_eigenvalues",
     "two_timescale",
