@@ -22,6 +22,7 @@ import argparse
 import json
 import math
 import os
+import re
 import sys
 import textwrap
 from collections.abc import Sequence
@@ -1031,6 +1032,179 @@ per value of the second axis (analyses.stability_region).
 """
 
 
+# -- path angle and logged spectra (analyses.training) ----------------------------------------
+
+
+def _alphas(text: str) -> np.ndarray:
+    try:
+        return _grid_axis(f"alpha={text}").values
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(
+            f"expected START:STOP:NUM or A1,A2,..., got {text!r}"
+        ) from None
+
+
+def _path_angle(args: argparse.Namespace) -> int:
+    from .training import PathAngleDisplay, path_angle
+
+    targets = []
+    for text in (args.checkpoint_a, args.checkpoint_b):
+        one = argparse.Namespace(
+            target=text, point=None, batch_size=args.batch_size, batch_seed=args.batch_seed
+        )
+        targets.append(_checkpoint_target(one))
+    a, b = targets
+    if list(a.game.sizes) != list(b.game.sizes):
+        raise UsageError(
+            f"CKPT_A, CKPT_B: the networks differ (parameter sizes {list(a.game.sizes)} and "
+            f"{list(b.game.sizes)}); a path needs two points of one game"
+        )
+    keys = ("loss", "regularizer", "gamma")
+    if any(a.details[key] != b.details[key] for key in keys):
+        theirs = ", ".join(f"{key} {a.details[key]}/{b.details[key]}" for key in keys)
+        raise UsageError(f"CKPT_A, CKPT_B: trained on different games ({theirs})")
+    try:
+        result = path_angle(a.game, a.point, b.point, args.alphas)
+    except ValueError as error:
+        raise UsageError(f"CKPT_A, CKPT_B: {_one_line(error)}") from None
+    payload: dict[str, Any] = {
+        "checkpoint_a": a.details,
+        "checkpoint_b": b.details,
+        "players": list(a.game.players),
+        "sizes": list(a.game.sizes),
+        **result.to_dict(),
+    }
+    if args.plot is not None:
+        from matplotlib.figure import Figure
+
+        figure = Figure(figsize=(7.0, 4.6), layout="constrained")
+        labels = (f"step {a.details['step']}", f"step {b.details['step']}")
+        PathAngleDisplay.from_path_angle(
+            result, labels=labels, title=f"path angle: {a.label} -> {b.label}"
+        ).plot(ax=figure.add_subplot())
+        try:
+            figure.savefig(args.plot, dpi=120)
+        except (OSError, ValueError) as error:
+            raise UsageError(f"--plot: cannot write {args.plot!r} ({_one_line(error)})") from None
+    if args.json:
+        _print_json(payload)
+        return 0
+    lines = [
+        f"path        theta(alpha) = A + alpha (B - A), |B - A| = {result.distance:.6g}",
+        f"A           {a.label} (step {a.details['step']})",
+        f"B           {b.label} (step {b.details['step']})",
+        f"game        the ParameterizedGAN rebuilt from A's configuration, fixed batch of "
+        f"{a.details['batch_size']} drawn with seed {a.details['batch_seed']}",
+    ]
+    headers = ["alpha", "cos(xi, B - A)", "|xi|^2"]
+    headers += [f"cos {p}" for p in result.players] + [f"loss {p}" for p in result.players]
+    rows = []
+    for i, alpha in enumerate(result.alphas):
+        row = [f"{alpha:+.3f}", f"{result.cosine[i]:+.4f}", f"{result.field_norm_sq[i]:.4g}"]
+        row += [f"{result.player_cosines[p][i]:+.4f}" for p in result.players]
+        row += [f"{result.losses[p][i]:.4f}" for p in result.players]
+        rows.append(row)
+    lines += _table(headers, rows)
+    if args.plot is not None:
+        lines.append(f"plot        {args.plot}")
+    print("\n".join(lines))
+    return 0
+
+
+def _spectrum_log(args: argparse.Namespace) -> int:
+    from .training import SpectraAlongTrainingDisplay, load_spectra_log
+
+    try:
+        records = load_spectra_log(args.run)
+    except FileNotFoundError:
+        raise UsageError(
+            f"RUN: no spectra log in {args.run!r} (train with an analyses.SpectraRecorder "
+            "callback to write spectra.jsonl)"
+        ) from None
+    except ValueError as error:
+        raise UsageError(f"RUN: {_one_line(error)}") from None
+    if not records:
+        raise UsageError(f"RUN: the spectra log in {args.run!r} holds no records")
+    display = SpectraAlongTrainingDisplay.from_records(
+        records, title=f"spectra along training: {args.run}"
+    )
+    summary = display.summary()
+    if args.plot is not None:
+        from matplotlib.figure import Figure
+
+        figure = Figure(figsize=(16, 4.6), layout="constrained")
+        display.plot(ax=figure.subplots(1, 3))
+        try:
+            figure.savefig(args.plot, dpi=120)
+        except (OSError, ValueError) as error:
+            raise UsageError(f"--plot: cannot write {args.plot!r} ({_one_line(error)})") from None
+    players = list(summary["hessian_min"])
+    if args.json:
+        _print_json(
+            {
+                "steps": summary["steps"].tolist(),
+                **{
+                    key: [None if not math.isfinite(v) else float(v) for v in summary[key]]
+                    for key in ("max_abs_imag", "max_abs", "min_real")
+                },
+                "hessian_min": {p: summary["hessian_min"][p].tolist() for p in players},
+                "hessian_max": {p: summary["hessian_max"][p].tolist() for p in players},
+                "records": records,
+            }
+        )
+        return 0
+    headers = ["step", "|xi|", "max |Im λ|", "max |λ|", "min Re λ"]
+    headers += [f"{p} H min..max" for p in players]
+    rows = []
+    for i, record in enumerate(records):
+        row = [
+            str(summary["steps"][i]),
+            f"{record.get('field_norm', float('nan')):.4g}",
+            f"{summary['max_abs_imag'][i]:.4g}",
+            f"{summary['max_abs'][i]:.4g}",
+            f"{summary['min_real'][i]:+.4g}",
+        ]
+        row += [
+            f"{summary['hessian_min'][p][i]:+.3g}..{summary['hessian_max'][p][i]:+.3g}"
+            for p in players
+        ]
+        rows.append(row)
+    lines = [
+        f"spectra of {len(records)} steps (top eigenvalues of J on a fixed batch, matrix-free; "
+        "min Re λ is among those computed)"
+    ]
+    lines += _table(headers, rows)
+    if args.plot is not None:
+        lines.append(f"plot        {args.plot}")
+    print("\n".join(lines))
+    return 0
+
+
+_PATH_ANGLE_EPILOG = """\
+examples:
+  gamedyn path-angle runs/ring/early.pt runs/ring/checkpoint.pt
+  gamedyn path-angle runs/a runs/b --alphas -0.5:1.5:41 --plot path.png
+  gamedyn path-angle runs/a/checkpoint.pt runs/b/checkpoint.pt --alphas 0,0.5,1 --json
+
+Along theta(alpha) = A + alpha (B - A) (Berard et al. 2020), the cosine between the game's
+vector field xi and the path direction B - A, |xi|^2, each player's cosine (its block of xi
+against its block of B - A) and each player's loss.  The game is the GAN rebuilt from A's
+stored configuration on one fixed batch (as for gamedyn spectrum); both checkpoints must
+have the same networks and loss.
+"""
+
+_SPECTRUM_LOG_EPILOG = """\
+examples:
+  gamedyn spectrum-log runs/ring
+  gamedyn spectrum-log runs/ring/spectra.jsonl --plot spectra.png
+
+Reads spectra.jsonl, written during training by the analyses.SpectraRecorder callback
+(top eigenvalues of the game Jacobian and both ends of each player's Hessian, on a
+fixed batch, every N steps), and prints per step the largest |Im λ| (rotation), the
+largest |λ|, the smallest Re λ among those computed and each Hessian's extremes.
+"""
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``gamedyn`` command."""
     parser = _Parser(
@@ -1194,6 +1368,64 @@ def build_parser() -> argparse.ArgumentParser:
     )
     stability.add_argument("--json", action="store_true", help="machine-readable output")
     stability.set_defaults(func=_stability)
+
+    path_angle = sub.add_parser(
+        "path-angle",
+        help="cosine between the vector field and the segment between two checkpoints",
+        description=wrapped(
+            "The path-angle study of Berard et al. (2020) between two checkpoints: along "
+            "the segment theta(alpha) = A + alpha (B - A), the cosine between xi and B - A "
+            "and |xi|^2 (and per player), on one fixed batch."
+        ),
+        epilog=_PATH_ANGLE_EPILOG,
+        formatter_class=raw,
+    )
+    # '--alphas -0.2:1.2:29' is a value, not an option: widen argparse's test for
+    # negative numbers to ranges and lists (this parser has no option like '-1')
+    path_angle._negative_number_matcher = re.compile(r"^-\d*\.?\d+(?:[eE][-+]?\d+)?(?:[:,].*)?$")
+    path_angle.add_argument("checkpoint_a", metavar="CKPT_A", help="checkpoint file or run folder")
+    path_angle.add_argument("checkpoint_b", metavar="CKPT_B", help="checkpoint file or run folder")
+    path_angle.add_argument(
+        "--alphas",
+        type=_alphas,
+        default=None,
+        metavar="RANGE",
+        help="points of the segment, START:STOP:NUM or A1,A2,...; default -0.2:1.2:29",
+    )
+    path_angle.add_argument(
+        "--batch-size",
+        type=_positive_int,
+        default=None,
+        metavar="N",
+        help="size of the fixed batch (default: A's training batch size)",
+    )
+    path_angle.add_argument(
+        "--batch-seed",
+        type=int,
+        default=None,
+        metavar="SEED",
+        help="seed of the fixed batch (default: A's seed + 1)",
+    )
+    path_angle.add_argument("--plot", default=None, metavar="FILE", help="draw the plot to FILE")
+    path_angle.add_argument("--json", action="store_true", help="machine-readable output")
+    path_angle.set_defaults(func=_path_angle)
+
+    spectrum_log = sub.add_parser(
+        "spectrum-log",
+        help="the spectra logged along a training run (spectra.jsonl)",
+        description=wrapped(
+            "Summarise and plot the spectra that analyses.SpectraRecorder logged along "
+            "training: rotation, stability and each player's Hessian against steps."
+        ),
+        epilog=_SPECTRUM_LOG_EPILOG,
+        formatter_class=raw,
+    )
+    spectrum_log.add_argument("run", metavar="RUN", help="run folder or spectra.jsonl")
+    spectrum_log.add_argument(
+        "--plot", default=None, metavar="FILE", help="draw the three panels to FILE"
+    )
+    spectrum_log.add_argument("--json", action="store_true", help="machine-readable output")
+    spectrum_log.set_defaults(func=_spectrum_log)
     return parser
 
 

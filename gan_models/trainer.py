@@ -14,7 +14,7 @@ import math
 import os
 import sys
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
@@ -41,6 +41,7 @@ LOG = "log.jsonl"
 FORMAT = 1
 
 Evaluator = Callable[[torch.Tensor], Mapping[str, Any]]
+Callback = Callable[[int, "Trainer"], None]
 
 
 class TrainingDiverged(RuntimeError):
@@ -183,6 +184,13 @@ class Trainer:
         Live progress line on stderr (default: when stderr is a terminal).
     config : TrainConfig, optional
         Saved in the checkpoint for reference.
+    callbacks : sequence of callable, optional
+        Each is called as ``callback(step, trainer)`` at step 0 of a fresh run (after
+        the initial evaluation) and after every completed step (after that step's log,
+        evaluation and checkpoint), e.g. :class:`analyses.SpectraRecorder`, which acts
+        every N steps.  Callbacks must not change ``trainer.params`` or any random
+        stream: then training is bit-for-bit the same with and without them.  They are
+        not saved in checkpoints; pass them again when resuming.
     """
 
     def __init__(
@@ -205,6 +213,7 @@ class Trainer:
         progress: bool | None = None,
         config: TrainConfig | None = None,
         stream: TextIO | None = None,
+        callbacks: Sequence[Callback] = (),
     ) -> None:
         if not isinstance(base, ParameterizedGAN):
             raise TypeError(f"base: expected a games.ParameterizedGAN, got {type(base).__name__}")
@@ -234,6 +243,13 @@ class Trainer:
         self.replay = None if replay is None else ReplayBuffer(replay[0])
         self.replay_every = 1 if replay is None else int(replay[1])
         self.substitution = substitution
+        self.callbacks = tuple(callbacks)
+        for i, callback in enumerate(self.callbacks):
+            if not callable(callback):
+                raise TypeError(
+                    f"callbacks[{i}]: expected a callable (step, trainer) -> None, "
+                    f"got {type(callback).__name__}"
+                )
         # CPU generators: the same draws on every device
         self._remedy_rng = torch.Generator().manual_seed(seed + 7919)
         eval_rng = torch.Generator().manual_seed(seed + 104729)
@@ -256,12 +272,13 @@ class Trainer:
         metrics: Callable[[GaussianMixture], Evaluator] | None = None,
         progress: bool | None = None,
         stream: TextIO | None = None,
+        callbacks: Sequence[Callback] = (),
     ) -> Trainer:
         """Build the game, networks, rule and remedies from a :class:`TrainConfig`.
 
         ``evaluate`` is a ``samples -> dict`` function; or give ``metrics``, a factory
         taking the data mixture (so that the metrics know its modes), e.g.
-        :func:`analyses.coverage_evaluator`.
+        :func:`analyses.coverage_evaluator`.  ``callbacks``: see :class:`Trainer`.
         """
         device = resolve_device(config.device)
         game, base, mixture = build_game(config, device=device)
@@ -294,6 +311,7 @@ class Trainer:
             progress=progress,
             config=config,
             stream=stream,
+            callbacks=callbacks,
         )
 
     # -- state --------------------------------------------------------------------------
@@ -467,6 +485,8 @@ class Trainer:
         if self.step == 0 and not self.history:
             self.history.append(self.evaluation())
             self._log(self.history[-1])
+            for callback in self.callbacks:
+                callback(0, self)
         done_here, timed_steps, step_time = 0, 0, 0.0
         rate = 0.0
         while self.step < self.steps:
@@ -492,6 +512,8 @@ class Trainer:
                 self._show(record, rate)
             if self.step % self.checkpoint_every == 0 or self.step == self.steps:
                 self.save()
+            for callback in self.callbacks:
+                callback(self.step, self)
         if self.progress:
             self.stream.write("\n")
         self.base.load_(self.params)

@@ -1,0 +1,849 @@
+r"""Landscapes along training, after Berard et al. (2020): spectra every N steps and path angles.
+
+Two views of a GAN's optimisation landscape that need only Jacobian-vector products:
+
+* **Spectra along training.**  Every ``every`` steps of a :class:`gan_models.Trainer`,
+  :class:`SpectraRecorder` computes the top-``k`` eigenvalues of the game Jacobian
+  :math:`J = \partial\xi/\partial\theta` (ARPACK, by largest magnitude and by largest
+  imaginary part: the rotation) and both ends of each player's own Hessian
+  :math:`\nabla^2_{\theta_i}\ell_i` (Lanczos), on one *fixed* evaluation batch
+  (:meth:`games.ParameterizedGAN.at_batch`), so successive spectra differ only because
+  the parameters moved.  Records go to ``spectra.jsonl`` next to the trainer's
+  ``log.jsonl`` (one JSON object per line, see :func:`spectra_record`);
+  :class:`SpectraAlongTrainingDisplay` plots them.  The recorder draws nothing from the
+  training streams and leaves the networks' buffers as it found them: training is
+  bit-for-bit the same with and without it.  The same record from a saved checkpoint:
+  :func:`checkpoint_game` then :func:`spectra_record`.
+
+* **Path angle.**  Along the segment :math:`\theta(\alpha) = \theta_a + \alpha(\theta_b -
+  \theta_a)` between two parameter points (two checkpoints, or the start and end of
+  training), :func:`path_angle` gives the cosine between the game's vector field and the
+  path's direction,
+
+  .. math::
+
+      \cos\angle(\alpha) = \frac{\langle \xi(\theta(\alpha)), \theta_b - \theta_a\rangle}
+      {\|\xi(\theta(\alpha))\|\,\|\theta_b - \theta_a\|},
+
+  and :math:`\|\xi(\theta(\alpha))\|^2`, plus each player's cosine (its block of
+  :math:`\xi` against its block of the direction) and loss.  For a potential game the
+  cosine is the slope of the potential along the path; near a locally stable point with
+  strong rotation, Berard et al. see :math:`\|\xi\|^2` dip near :math:`\alpha = 1` while
+  the cosine stays small and changes sign: the field mostly turns around the point
+  rather than pointing at it.  :class:`PathAngleDisplay` plots it.
+
+References
+----------
+H. Berard, G. Gidel, A. Almahairi, P. Vincent, S. Lacoste-Julien.  A closer look at the
+optimization landscapes of generative adversarial networks.  ICLR 2020.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import torch
+
+from games import Game, flatten_params, unflatten_params, validate_params, vector_field
+
+from .spectra import hessian_eigenvalues, top_eigenvalues
+
+if TYPE_CHECKING:
+    from games import ParameterizedGAN
+    from gan_models import Trainer
+
+__all__ = [
+    "SPECTRA_LOG",
+    "PathAngle",
+    "PathAngleDisplay",
+    "SpectraAlongTrainingDisplay",
+    "SpectraRecorder",
+    "checkpoint_game",
+    "load_spectra_log",
+    "path_angle",
+    "spectra_record",
+]
+
+SPECTRA_LOG = "spectra.jsonl"
+_JACOBIAN_WHICH = ("magnitude", "imaginary", "largest_real", "smallest_real")
+
+
+def _positive_int(value: object, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or int(value) < 1:
+        raise ValueError(f"{name}: expected an int >= 1, got {value!r}")
+    return int(value)
+
+
+def _which_tuple(which: str | Sequence[str]) -> tuple[str, ...]:
+    names = (which,) if isinstance(which, str) else tuple(which)
+    if not names or any(w not in _JACOBIAN_WHICH for w in names):
+        raise ValueError(f"which: expected one or more of {_JACOBIAN_WHICH}, got {which!r}")
+    return names
+
+
+# -- one spectrum record ------------------------------------------------------------------------
+
+
+def _networks(game: Any) -> list[torch.nn.Module]:
+    """The torch modules behind a game's players (for a ParameterizedGAN: G and D)."""
+    modules = []
+    for name in ("G", "D"):
+        flat = getattr(game, name, None)
+        module = getattr(flat, "module", None)
+        if isinstance(module, torch.nn.Module):
+            modules.append(module)
+    return modules
+
+
+class _PureForward:
+    """Eval mode and untouched buffers while spectra are computed.
+
+    Spectral normalisation's power iteration updates its buffers in place on every
+    training-mode forward pass, even through ``functional_call``: the spectra would
+    then change training.  In eval mode the forward pass is a pure function of the
+    parameters; buffers and modes are restored on exit all the same.
+    """
+
+    def __init__(self, game: Any) -> None:
+        self.modules = _networks(game)
+
+    def __enter__(self) -> None:
+        self.saved = [
+            (
+                m,
+                [(sub, sub.training) for sub in m.modules()],
+                {k: b.detach().clone() for k, b in m.named_buffers()},
+            )
+            for m in self.modules
+        ]
+        for m in self.modules:
+            m.eval()
+
+    def __exit__(self, *exc: object) -> None:
+        for module, modes, buffers in self.saved:
+            own = dict(module.named_buffers())
+            with torch.no_grad():
+                for name, value in buffers.items():
+                    own[name].copy_(value)
+            for sub, training in modes:
+                sub.training = training
+
+
+def spectra_record(
+    game: Game,
+    params: Sequence[torch.Tensor],
+    *,
+    k: int = 6,
+    which: str | Sequence[str] = ("magnitude", "imaginary"),
+    hessian_k: int = 4,
+    tol: float = 1e-6,
+    seed: int = 0,
+    step: int | None = None,
+) -> dict[str, Any]:
+    r"""Top eigenvalues of :math:`J` and both ends of each player's Hessian, as one JSON-ready record.
+
+    Parameters
+    ----------
+    game : Game
+        A deterministic game (for a GAN: a fixed-batch
+        :class:`games.ParameterizedGAN`, see :meth:`~games.ParameterizedGAN.at_batch`).
+    params : sequence of torch.Tensor
+        The point (converted to float64).
+    k : int
+        Eigenvalues of :math:`J` per ``which`` (capped at ``n - 2``).
+    which : str or sequence of str
+        ``'magnitude'``, ``'imaginary'``, ``'largest_real'``, ``'smallest_real'`` (see
+        :func:`analyses.top_eigenvalues`); one ARPACK run each.
+    hessian_k : int
+        Eigenvalues of each player's own Hessian, half from each end (Lanczos; capped
+        at the player's size minus 1; 0 skips the Hessians).
+    tol, seed
+        ARPACK's tolerance and starting-vector seed.
+    step : int, optional
+        Stored as ``record["step"]``.
+
+    Returns
+    -------
+    dict
+        ``step``, ``field_norm`` (:math:`\|\xi\|`), ``losses`` (player -> loss),
+        ``jacobian`` (which -> list of ``[re, im]``), ``hessian`` (player -> eigenvalues,
+        decreasing), ``products`` (Jacobian-vector products), ``seconds`` and
+        ``converged`` (False if ARPACK stopped early: only the converged values are kept).
+
+    Examples
+    --------
+    >>> from games import Quadratic
+    >>> game = Quadratic.zero_sum([[1.0, 0.0], [0.0, 2.0]], [[3.0, 0.0], [0.0, 0.0]], [[1.0, 0.0], [0.0, 1.0]])
+    >>> record = spectra_record(game, game.equilibrium(), k=2, which="imaginary", hessian_k=0)
+    >>> [[round(re, 6), round(im, 6)] for re, im in record["jacobian"]["imaginary"]]
+    [[1.0, 3.0], [1.0, -3.0]]
+    """
+    from scipy.sparse.linalg import ArpackNoConvergence
+
+    names = _which_tuple(which)
+    k = _positive_int(k, "k")
+    if isinstance(hessian_k, bool) or not isinstance(hessian_k, (int, np.integer)) or hessian_k < 0:
+        raise ValueError(f"hessian_k: expected an int >= 0, got {hessian_k!r}")
+    params = validate_params(game, params)
+    point = tuple(p.detach().to(torch.float64) for p in params)
+    n = int(sum(game.sizes))
+    tick = time.perf_counter()
+    record: dict[str, Any] = {"step": step, "players": list(game.players)}
+    products, converged = 0, True
+    with _PureForward(game):
+        with torch.no_grad():
+            losses = game.losses(point)
+        xi = flatten_params(vector_field(game, point))
+        record["field_norm"] = float(torch.linalg.vector_norm(xi))
+        record["losses"] = {p: float(v) for p, v in zip(game.players, losses)}
+        jac: dict[str, list[list[float]]] = {}
+        count = min(k, n - 2)
+        for name in names:
+            if count < 1:
+                jac[name] = []
+                continue
+            try:
+                spectrum = top_eigenvalues(game, point, count, which=name, tol=tol, seed=seed)
+                values, products = spectrum.values, products + spectrum.products
+            except ArpackNoConvergence as error:
+                values, converged = np.asarray(error.eigenvalues, dtype=complex), False
+            jac[name] = [[float(v.real), float(v.imag)] for v in values]
+        record["jacobian"] = jac
+        hess: dict[str, list[float]] = {}
+        for i, (player, size) in enumerate(zip(game.players, game.sizes)):
+            count = min(int(hessian_k), size - 1)
+            if count < 1:
+                continue
+            try:
+                spectrum = hessian_eigenvalues(
+                    game,
+                    point,
+                    i,
+                    count,
+                    which="both_ends" if count >= 2 else "largest",
+                    tol=tol,
+                    seed=seed,
+                )
+                values, products = spectrum.values, products + spectrum.products
+            except ArpackNoConvergence as error:
+                values, converged = np.sort(np.asarray(error.eigenvalues))[::-1], False
+            hess[player] = [float(np.real(v)) for v in values]
+        record["hessian"] = hess
+    record["products"] = int(products)
+    record["converged"] = converged
+    record["seconds"] = time.perf_counter() - tick
+    return record
+
+
+# -- recording during training ------------------------------------------------------------------
+
+
+def _eval_game(
+    base: ParameterizedGAN, batch_size: int | None, batch_seed: int | None
+) -> ParameterizedGAN:
+    source = base
+    if batch_size is not None and batch_size != base.batch_size:
+        source = copy.copy(base)  # a shallow copy: at_batch never draws from its stream
+        source.batch_size = batch_size
+    game = source.at_batch(seed=base.seed + 1 if batch_seed is None else batch_seed)
+    game.replay = None  # experience replay belongs to training, not to the landscape
+    return game
+
+
+class SpectraRecorder:
+    r"""A :class:`gan_models.Trainer` callback: spectra on a fixed batch every ``every`` steps.
+
+    At step 0 and every ``every`` steps (and at the last step) it appends a
+    :func:`spectra_record` of the trainer's current parameters, evaluated on one fixed
+    batch of the *base* GAN (for an unrolled run: the plain GAN), to :attr:`records` and,
+    with an output folder, to ``out_dir/spectra.jsonl`` (:data:`SPECTRA_LOG`).  When a
+    run is resumed from a checkpoint, lines beyond the step it restarts from are dropped
+    first, as the trainer does with ``log.jsonl``.
+
+    Parameters
+    ----------
+    every : int
+        Record every ``every`` steps.
+    k, which, hessian_k, tol, seed
+        As for :func:`spectra_record`.
+    batch_size : int, optional
+        Size of the fixed evaluation batch (default: the training batch size).
+    batch_seed : int, optional
+        Seed of the fixed batch (default: the game's seed + 1, the same batch as
+        ``gamedyn spectrum CHECKPOINT``).
+    path : str or pathlib.Path, optional
+        Where to write the records (default: ``trainer.out_dir / "spectra.jsonl"``;
+        nothing is written when the trainer has no ``out_dir``).
+
+    Examples
+    --------
+    >>> import io
+    >>> from gan_models import TrainConfig, Trainer
+    >>> config = TrainConfig.from_dict({"steps": 4, "batch_size": 16, "latent_dim": 2,
+    ...     "eval_every": 4, "eval_samples": 16, "generator": {"width": 4},
+    ...     "discriminator": {"width": 4}})
+    >>> recorder = SpectraRecorder(2, k=2, hessian_k=2)
+    >>> _ = Trainer.from_config(config, callbacks=[recorder], stream=io.StringIO()).train()
+    >>> [r["step"] for r in recorder.records]
+    [0, 2, 4]
+    """
+
+    def __init__(
+        self,
+        every: int,
+        *,
+        k: int = 6,
+        which: str | Sequence[str] = ("magnitude", "imaginary"),
+        hessian_k: int = 4,
+        batch_size: int | None = None,
+        batch_seed: int | None = None,
+        tol: float = 1e-6,
+        seed: int = 0,
+        path: str | Path | None = None,
+    ) -> None:
+        self.every = _positive_int(every, "every")
+        self.k = _positive_int(k, "k")
+        self.which = _which_tuple(which)
+        if isinstance(hessian_k, bool) or not isinstance(hessian_k, int) or hessian_k < 0:
+            raise ValueError(f"hessian_k: expected an int >= 0, got {hessian_k!r}")
+        self.hessian_k = hessian_k
+        self.batch_size = None if batch_size is None else _positive_int(batch_size, "batch_size")
+        self.batch_seed = batch_seed
+        self.tol, self.seed = tol, seed
+        self.path = None if path is None else Path(path)
+        self.records: list[dict[str, Any]] = []
+        self._game: ParameterizedGAN | None = None
+        self._started = False
+
+    def _target(self, trainer: Trainer) -> Path | None:
+        if self.path is not None:
+            return self.path
+        return None if trainer.out_dir is None else trainer.out_dir / SPECTRA_LOG
+
+    def _trim(self, path: Path | None, first_step: int) -> None:
+        # a resumed run recomputes every step after its checkpoint: drop those lines
+        self.records = [r for r in self.records if int(r["step"]) < first_step]
+        if path is None or not path.is_file():
+            return
+        kept = [
+            line
+            for line in path.read_text().splitlines()
+            if line.strip() and int(json.loads(line).get("step", 0)) < first_step
+        ]
+        path.write_text("".join(line + "\n" for line in kept))
+
+    def __call__(self, step: int, trainer: Trainer) -> None:
+        path = self._target(trainer)
+        if not self._started:
+            self._started = True
+            self._trim(path, step)
+        if step % self.every != 0 and step != trainer.steps:
+            return
+        if self._game is None:
+            self._game = _eval_game(trainer.base, self.batch_size, self.batch_seed)
+        record = spectra_record(
+            self._game,
+            trainer.params,
+            k=self.k,
+            which=self.which,
+            hessian_k=self.hessian_k,
+            tol=self.tol,
+            seed=self.seed,
+            step=step,
+        )
+        record["batch_size"] = self._game.batch_size
+        self.records.append(record)
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with open(path, "a") as handle:
+                handle.write(json.dumps(record) + "\n")
+
+
+def load_spectra_log(path: str | Path) -> list[dict[str, Any]]:
+    """The records of a ``spectra.jsonl`` file (or of a run folder holding one), by step.
+
+    Raises
+    ------
+    FileNotFoundError
+        If there is no such file (or the folder holds no ``spectra.jsonl``).
+    ValueError
+        If a line is not a JSON spectra record (naming the line).
+    """
+    path = Path(path)
+    if path.is_dir():
+        path = path / SPECTRA_LOG
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"path: no spectra log {str(path)!r} (written by analyses.SpectraRecorder "
+            "during training)"
+        )
+    records = []
+    for number, line in enumerate(path.read_text().splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as error:
+            raise ValueError(f"path: {str(path)!r} line {number} is not JSON ({error})") from None
+        if not isinstance(record, dict) or not {"step", "jacobian", "hessian"} <= set(record):
+            raise ValueError(
+                f"path: {str(path)!r} line {number} is not a spectra record "
+                "(expected keys step, jacobian, hessian)"
+            )
+        records.append(record)
+    return sorted(records, key=lambda r: int(r["step"]))
+
+
+# -- offline: a checkpoint's game ---------------------------------------------------------------
+
+
+def checkpoint_game(
+    path: str | Path, *, batch_size: int | None = None, batch_seed: int | None = None
+) -> tuple[ParameterizedGAN, tuple[torch.Tensor, ...], dict[str, Any]]:
+    """The fixed-batch GAN and float64 point of a checkpoint written by a configured Trainer.
+
+    The networks are rebuilt from the configuration stored in the checkpoint
+    (:meth:`gan_models.TrainConfig.from_dict`, :func:`gan_models.build_game`); the batch
+    is drawn as :class:`SpectraRecorder` draws it, so ``spectra_record(*checkpoint_game(p)[:2])``
+    reproduces the recorder's record at that step.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        A checkpoint file or a run folder holding ``checkpoint.pt``.
+    batch_size, batch_seed : int, optional
+        The fixed batch (defaults: the training batch size, the run's seed + 1).
+
+    Returns
+    -------
+    (game, point, state)
+        ``state`` is the loaded checkpoint (``state["step"]`` is its step).
+
+    Raises
+    ------
+    FileNotFoundError, ValueError
+        No checkpoint, an unreadable one, or one without a configuration.
+    """
+    from gan_models import TrainConfig, build_game, load_checkpoint
+
+    state = load_checkpoint(path)
+    stored = state.get("config")
+    if not isinstance(stored, str) or not stored:
+        raise ValueError(
+            f"path: checkpoint {str(path)!r} holds no training configuration (saved by a "
+            "Trainer without config), so its networks cannot be rebuilt"
+        )
+    config = TrainConfig.from_dict(json.loads(stored))
+    _, base, _ = build_game(config, device="cpu")
+    params = [torch.as_tensor(p).reshape(-1) for p in state["params"]]
+    sizes = [int(p.numel()) for p in params]
+    if sizes != list(base.sizes):
+        raise ValueError(
+            f"path: checkpoint {str(path)!r} has parameter sizes {sizes}, but its configuration "
+            f"builds networks of sizes {list(base.sizes)}"
+        )
+    game = _eval_game(base, batch_size, batch_seed)
+    return game, tuple(p.to(torch.float64) for p in params), state
+
+
+# -- path angle ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PathAngle:
+    r"""The vector field along the segment :math:`\theta(\alpha) = \theta_a + \alpha(\theta_b - \theta_a)`.
+
+    Attributes
+    ----------
+    alphas : numpy.ndarray
+        The points of the segment (0 is :math:`\theta_a`, 1 is :math:`\theta_b`).
+    cosine : numpy.ndarray
+        :math:`\cos\angle(\xi(\theta(\alpha)), \theta_b - \theta_a)`; NaN where
+        :math:`\xi = 0`.
+    field_norm_sq : numpy.ndarray
+        :math:`\|\xi(\theta(\alpha))\|^2`.
+    player_cosines : dict of str to numpy.ndarray
+        Per player: the cosine between its block of :math:`\xi` and its block of the
+        direction (NaN where either is 0).
+    losses : dict of str to numpy.ndarray
+        Each player's loss along the segment.
+    players : tuple of str
+    distance : float
+        :math:`\|\theta_b - \theta_a\|`.
+    """
+
+    alphas: np.ndarray
+    cosine: np.ndarray
+    field_norm_sq: np.ndarray
+    player_cosines: dict[str, np.ndarray]
+    losses: dict[str, np.ndarray]
+    players: tuple[str, ...]
+    distance: float
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain lists (NaN as None), for JSON."""
+
+        def plain(values: np.ndarray) -> list[float | None]:
+            return [None if not math.isfinite(v) else float(v) for v in values]
+
+        return {
+            "alphas": plain(self.alphas),
+            "cosine": plain(self.cosine),
+            "field_norm_sq": plain(self.field_norm_sq),
+            "player_cosines": {p: plain(v) for p, v in self.player_cosines.items()},
+            "losses": {p: plain(v) for p, v in self.losses.items()},
+            "players": list(self.players),
+            "distance": self.distance,
+        }
+
+
+def _cosine(u: torch.Tensor, v: torch.Tensor) -> float:
+    nu, nv = float(torch.linalg.vector_norm(u)), float(torch.linalg.vector_norm(v))
+    if nu == 0.0 or nv == 0.0:
+        return math.nan
+    return float(torch.dot(u, v)) / (nu * nv)
+
+
+def _default_alphas() -> np.ndarray:
+    """-0.2, -0.15, ..., 1.2 (29 points, 0 and 1 exactly among them)."""
+    return np.round(np.linspace(-0.2, 1.2, 29), 12)
+
+
+def path_angle(
+    game: Game,
+    start: Sequence[torch.Tensor],
+    end: Sequence[torch.Tensor],
+    alphas: Iterable[float] | None = None,
+) -> PathAngle:
+    r"""Cosine between :math:`\xi` and the path direction, and :math:`\|\xi\|^2`, along a segment.
+
+    Parameters
+    ----------
+    game : Game
+        A deterministic game (for a GAN: a fixed-batch one, see :func:`checkpoint_game`).
+    start, end : sequence of torch.Tensor
+        :math:`\theta_a` and :math:`\theta_b` (params tuples; computed in float64).
+    alphas : iterable of float, optional
+        Points of the segment; default -0.2 to 1.2 in steps of 0.05.
+
+    Returns
+    -------
+    PathAngle
+
+    Raises
+    ------
+    ValueError
+        If ``start`` or ``end`` does not fit the game, they coincide, or ``alphas`` is
+        empty or not finite.
+
+    Examples
+    --------
+    The x·y game's field :math:`\xi(x, y) = (y, -x)` is orthogonal to every line
+    through the origin:
+
+    >>> from games import Bilinear, as_params
+    >>> game = Bilinear.xy()
+    >>> result = path_angle(game, as_params(game, [[-1.0], [-2.0]]), as_params(game, [[1.0], [2.0]]),
+    ...                     alphas=[0.0, 0.25, 1.0])
+    >>> result.cosine.round(12).tolist(), result.field_norm_sq.tolist()
+    ([0.0, 0.0, 0.0], [5.0, 1.25, 5.0])
+    """
+    a = flatten_params(validate_params(game, start, name="start")).detach().to(torch.float64)
+    b = flatten_params(validate_params(game, end, name="end")).detach().to(torch.float64)
+    a, b = a.cpu(), b.to(a.device)
+    grid = _default_alphas() if alphas is None else np.asarray(list(alphas), dtype=float)
+    if grid.ndim != 1 or grid.size == 0 or not np.all(np.isfinite(grid)):
+        raise ValueError(f"alphas: expected a non-empty sequence of finite numbers, got {grid!r}")
+    direction = b - a
+    distance = float(torch.linalg.vector_norm(direction))
+    if distance == 0.0:
+        raise ValueError("start, end: the two points coincide (the path has no direction)")
+    parts = unflatten_params(game, direction)
+    cosine, norm_sq = [], []
+    player_cosines: dict[str, list[float]] = {p: [] for p in game.players}
+    losses: dict[str, list[float]] = {p: [] for p in game.players}
+    with _PureForward(game):
+        for alpha in grid:
+            theta = a + float(alpha) * direction
+            point = unflatten_params(game, theta)
+            xi_parts = vector_field(game, point)
+            with torch.no_grad():
+                values = game.losses(point)
+            xi = flatten_params(xi_parts)
+            cosine.append(_cosine(xi, direction))
+            norm_sq.append(float(torch.dot(xi, xi)))
+            for player, g, d, loss in zip(game.players, xi_parts, parts, values):
+                player_cosines[player].append(_cosine(g, d))
+                losses[player].append(float(loss))
+    return PathAngle(
+        grid,
+        np.array(cosine),
+        np.array(norm_sq),
+        {p: np.array(v) for p, v in player_cosines.items()},
+        {p: np.array(v) for p, v in losses.items()},
+        tuple(game.players),
+        distance,
+    )
+
+
+# -- displays -----------------------------------------------------------------------------------
+
+
+def _axes(ax: Any, count: int, figsize: tuple[float, float]) -> list[Any]:
+    if ax is None:
+        import matplotlib.pyplot as plt
+
+        _, created = plt.subplots(1, count, figsize=figsize, layout="constrained")
+        return list(np.atleast_1d(created))
+    axes = list(np.ravel(np.asarray(ax, dtype=object))) if count > 1 else [ax]
+    if len(axes) != count:
+        raise ValueError(f"ax: expected {count} matplotlib Axes, got {len(axes)}")
+    return axes
+
+
+@dataclass
+class PathAngleDisplay:
+    r"""The path-angle plot: :math:`\cos\angle(\xi, \theta_b - \theta_a)` and :math:`\|\xi\|^2` against :math:`\alpha`.
+
+    The cosine (left axis, per-player cosines dashed) and :math:`\|\xi\|^2` (right axis,
+    log scale) with the endpoints :math:`\alpha = 0, 1` marked.  Build with
+    :meth:`from_path_angle` or :meth:`from_game`, draw with :meth:`plot`.
+    """
+
+    result: PathAngle
+    labels: tuple[str, str] = ("start", "end")
+    title: str = "path angle"
+
+    @classmethod
+    def from_path_angle(
+        cls,
+        result: PathAngle,
+        *,
+        labels: tuple[str, str] = ("start", "end"),
+        title: str | None = None,
+    ) -> PathAngleDisplay:
+        if not isinstance(result, PathAngle):
+            raise TypeError(f"result: expected an analyses.PathAngle, got {type(result).__name__}")
+        return cls(result, labels, title or "path angle")
+
+    @classmethod
+    def from_game(
+        cls,
+        game: Game,
+        start: Sequence[torch.Tensor],
+        end: Sequence[torch.Tensor],
+        alphas: Iterable[float] | None = None,
+        *,
+        labels: tuple[str, str] = ("start", "end"),
+        title: str | None = None,
+    ) -> PathAngleDisplay:
+        return cls.from_path_angle(path_angle(game, start, end, alphas), labels=labels, title=title)
+
+    def plot(
+        self, ax: Any = None, *, players: bool = True, log_norm: bool = True
+    ) -> PathAngleDisplay:
+        """Draw on ``ax`` (a new figure if None); ``|xi|^2`` goes on a twin axis (``norm_ax_``)."""
+        (ax,) = _axes(ax, 1, (6.4, 4.4))
+        r = self.result
+        self.ax_, self.figure_ = ax, ax.figure
+        ax.axhline(0.0, color="0.6", linewidth=0.8)
+        self.endpoints_ = [
+            ax.axvline(x, color="0.3", linestyle=":", linewidth=1.0) for x in (0.0, 1.0)
+        ]
+        (self.cosine_line_,) = ax.plot(
+            r.alphas, r.cosine, "o-", color="tab:blue", markersize=3, label="cos(xi, path)"
+        )
+        self.player_lines_ = {}
+        if players:
+            for player, color in zip(r.players, ("tab:cyan", "tab:purple", "tab:olive")):
+                (self.player_lines_[player],) = ax.plot(
+                    r.alphas,
+                    r.player_cosines[player],
+                    "--",
+                    color=color,
+                    linewidth=1.0,
+                    label=f"cos, {player} block",
+                )
+        ax.set_ylim(-1.05, 1.05)
+        ax.set_xlabel(f"alpha  (0: {self.labels[0]}, 1: {self.labels[1]})")
+        ax.set_ylabel("cosine between xi and theta_b - theta_a")
+        self.norm_ax_ = ax.twinx()
+        (self.norm_line_,) = self.norm_ax_.plot(
+            r.alphas, r.field_norm_sq, "s-", color="tab:red", markersize=3, label="|xi|^2"
+        )
+        if log_norm and np.all(r.field_norm_sq > 0):
+            self.norm_ax_.set_yscale("log")
+        self.norm_ax_.set_ylabel("|xi|^2", color="tab:red")
+        for alpha, label in zip((0.0, 1.0), self.labels):
+            ax.annotate(
+                label,
+                (alpha, 1.0),
+                xytext=(2, -2),
+                textcoords="offset points",
+                fontsize=8,
+                va="top",
+                color="0.3",
+            )
+        handles = [self.cosine_line_, *self.player_lines_.values(), self.norm_line_]
+        ax.legend(handles=handles, fontsize=8, loc="lower left")
+        ax.set_title(self.title)
+        return self
+
+
+def _complex(pairs: Iterable[Sequence[float]]) -> np.ndarray:
+    return np.array([complex(re, im) for re, im in pairs], dtype=complex)
+
+
+def _extreme(values: np.ndarray, fn: Any) -> float:
+    return float(fn(values)) if values.size else math.nan
+
+
+@dataclass
+class SpectraAlongTrainingDisplay:
+    r"""Eigenvalues recorded along training (:class:`SpectraRecorder`): three panels.
+
+    1. The computed eigenvalues of :math:`J` in the complex plane, coloured by step.
+    2. Against steps, among the computed eigenvalues of :math:`J`: the largest
+       :math:`|\mathrm{Im}\,\lambda|` (rotation), the largest :math:`|\lambda|` and the
+       smallest :math:`\mathrm{Re}\,\lambda` (below 0: locally unstable for the flow).
+    3. Both ends of each player's Hessian against steps (the smallest below 0: that
+       player is not at a local minimum of its own loss).
+
+    Build with :meth:`from_log` (a run folder or ``spectra.jsonl``) or
+    :meth:`from_records`; draw with :meth:`plot`.
+
+    Attributes
+    ----------
+    records : list of dict
+        :func:`spectra_record` records, by step.
+    """
+
+    records: list[dict[str, Any]]
+    title: str = "spectra along training"
+
+    @classmethod
+    def from_records(
+        cls, records: Iterable[Mapping[str, Any]], *, title: str | None = None
+    ) -> SpectraAlongTrainingDisplay:
+        ordered = sorted((dict(r) for r in records), key=lambda r: int(r["step"]))
+        if not ordered:
+            raise ValueError("records: expected at least one spectra record, got none")
+        return cls(ordered, title or "spectra along training")
+
+    @classmethod
+    def from_log(cls, path: str | Path, *, title: str | None = None) -> SpectraAlongTrainingDisplay:
+        """From ``spectra.jsonl`` or the run folder holding it (see :func:`load_spectra_log`)."""
+        records = load_spectra_log(path)
+        if not records:
+            raise ValueError(f"path: the spectra log {str(path)!r} holds no records")
+        return cls.from_records(records, title=title)
+
+    @property
+    def steps(self) -> np.ndarray:
+        return np.array([int(r["step"]) for r in self.records])
+
+    def jacobian_values(self, record: Mapping[str, Any]) -> np.ndarray:
+        """Every computed eigenvalue of :math:`J` in one record (each ``which``, deduplicated)."""
+        values = np.concatenate(
+            [_complex(pairs) for pairs in record["jacobian"].values()] or [np.zeros(0, complex)]
+        )
+        if values.size:
+            values = np.unique(np.round(values, 10))
+        return values
+
+    def summary(self) -> dict[str, Any]:
+        """Per step: ``max_abs_imag``, ``max_abs``, ``min_real`` (among the computed
+        eigenvalues of J) and ``hessian_min``/``hessian_max`` per player."""
+        out: dict[str, Any] = {"steps": self.steps}
+        for key, fn in (
+            ("max_abs_imag", lambda v: np.abs(v.imag).max()),
+            ("max_abs", lambda v: np.abs(v).max()),
+            ("min_real", lambda v: v.real.min()),
+        ):
+            out[key] = np.array([_extreme(self.jacobian_values(r), fn) for r in self.records])
+        players = list(dict.fromkeys(p for r in self.records for p in r["hessian"]))
+        for key, fn in (("hessian_min", np.min), ("hessian_max", np.max)):
+            out[key] = {
+                p: np.array(
+                    [_extreme(np.asarray(r["hessian"].get(p, []), float), fn) for r in self.records]
+                )
+                for p in players
+            }
+        return out
+
+    def plot(self, ax: Any = None) -> SpectraAlongTrainingDisplay:
+        """Draw on three Axes (a new 1 x 3 figure if None)."""
+        import matplotlib as mpl
+
+        axes = _axes(ax, 3, (16, 4.6))
+        self.axes_, self.figure_ = axes, axes[0].figure
+        steps = self.steps
+        norm = mpl.colors.Normalize(vmin=float(steps.min()), vmax=float(max(steps.max(), 1)))
+        cmap = mpl.colormaps["viridis"]
+        plane = axes[0]
+        plane.axvline(0.0, color="0.6", linewidth=0.8)
+        plane.axhline(0.0, color="0.6", linewidth=0.8)
+        xs, ys, cs = [], [], []
+        for record, step in zip(self.records, steps):
+            values = self.jacobian_values(record)
+            xs += values.real.tolist()
+            ys += values.imag.tolist()
+            cs += [step] * values.size
+        self.points_ = plane.scatter(xs, ys, c=cs, cmap=cmap, norm=norm, s=18, zorder=3)
+        self.colorbar_ = self.figure_.colorbar(self.points_, ax=plane, label="step")
+        plane.set_xlabel("Re(lambda)  (> 0: stable for the flow)")
+        plane.set_ylabel("Im(lambda)  (rotation)")
+        plane.set_title("top eigenvalues of J, by step")
+
+        s = self.summary()
+        self.lines_ = {}
+        over = axes[1]
+        for key, label, color in (
+            ("max_abs_imag", "max |Im lambda|", "tab:purple"),
+            ("max_abs", "max |lambda|", "tab:gray"),
+            ("min_real", "min Re lambda (of those computed)", "tab:orange"),
+        ):
+            (self.lines_[key],) = over.plot(
+                steps, s[key], "o-", color=color, markersize=3, label=label
+            )
+        over.axhline(0.0, color="0.6", linewidth=0.8)
+        over.set_xlabel("step")
+        over.set_ylabel("eigenvalue of J")
+        over.set_title("J: rotation and stability along training")
+        over.legend(fontsize=8)
+
+        hess = axes[2]
+        colors = ("tab:blue", "tab:red", "tab:green")
+        for player, color in zip(s["hessian_max"], colors):
+            (self.lines_[f"{player}_max"],) = hess.plot(
+                steps,
+                s["hessian_max"][player],
+                "^-",
+                color=color,
+                markersize=3,
+                label=f"{player}: largest",
+            )
+            (self.lines_[f"{player}_min"],) = hess.plot(
+                steps,
+                s["hessian_min"][player],
+                "v--",
+                color=color,
+                markersize=3,
+                label=f"{player}: smallest",
+            )
+        hess.axhline(0.0, color="0.3", linewidth=0.8)
+        hess.set_yscale("symlog", linthresh=1e-3)
+        hess.set_xlabel("step")
+        hess.set_ylabel("eigenvalue of the player's own Hessian")
+        hess.set_title("each player's Hessian: both ends")
+        hess.legend(fontsize=8)
+        self.figure_.suptitle(self.title)
+        return self
