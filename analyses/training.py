@@ -323,6 +323,11 @@ class SpectraRecorder:
         self._game: ParameterizedGAN | None = None
         self._started = False
 
+    @property
+    def game(self) -> ParameterizedGAN | None:
+        """The fixed-batch game the spectra are computed on (None before the first record)."""
+        return self._game
+
     def _target(self, trainer: Trainer) -> Path | None:
         if self.path is not None:
             return self.path
@@ -693,7 +698,7 @@ class PathAngleDisplay:
                 color="0.3",
             )
         handles = [self.cosine_line_, *self.player_lines_.values(), self.norm_line_]
-        ax.legend(handles=handles, fontsize=8, loc="lower left")
+        ax.legend(handles=handles, fontsize=8, loc="upper left", framealpha=0.9)
         ax.set_title(self.title)
         return self
 
@@ -840,7 +845,13 @@ class SpectraAlongTrainingDisplay:
                 label=f"{player}: smallest",
             )
         hess.axhline(0.0, color="0.3", linewidth=0.8)
-        hess.set_yscale("symlog", linthresh=1e-3)
+        ends = np.abs(
+            np.concatenate([v for part in ("hessian_min", "hessian_max") for v in s[part].values()])
+        )
+        ends = ends[np.isfinite(ends) & (ends > 0)]
+        # linear up to the smallest extreme's decade: every curve stays readable
+        linthresh = 10.0 ** np.floor(np.log10(ends.min())) if ends.size else 1e-3
+        hess.set_yscale("symlog", linthresh=float(linthresh))
         hess.set_xlabel("step")
         hess.set_ylabel("eigenvalue of the player's own Hessian")
         hess.set_title("each player's Hessian: both ends")
