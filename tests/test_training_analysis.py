@@ -360,3 +360,14 @@ def test_cli_spectrum_log_prints_and_plots(runs, tmp_path, capsys):
     assert main(["spectrum-log", str(runs / "late" / "spectra.jsonl"), "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["steps"] == [0, 4, 8, 12] and len(out["records"]) == 4
+
+
+def test_new_subcommands_have_help_with_examples(capsys):
+    for command in ("path-angle", "spectrum-log"):
+        with pytest.raises(SystemExit) as exc:
+            main([command, "--help"])
+        assert exc.value.code == 0
+        out = capsys.readouterr().out
+        assert (
+            f"usage: gamedyn {command}" in out and f"gamedyn {command}" in out.split("examples:")[1]
+        )
