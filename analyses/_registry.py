@@ -422,14 +422,15 @@ RULES: dict[str, RuleEntry] = {
         RuleEntry(
             "cgd",
             dynamics.CGD,
-            "competitive gradient descent (two players, matrix-free conjugate gradient)",
+            "competitive gradient descent (two players; dense solve when small, else matrix-free CG)",
             (
                 Param(
                     "solver",
                     "choice",
-                    "cgnr",
-                    "cg (zero-sum games) or cgnr (any game)",
-                    choices=("cgnr", "cg"),
+                    "auto",
+                    "auto (dense up to 256 parameters, else cgnr), dense, cg (zero-sum games) "
+                    "or cgnr (any game)",
+                    choices=("auto", "dense", "cgnr", "cg"),
                 ),
             ),
             dynamics.CGD,

@@ -112,7 +112,7 @@ def test_alternating_gd_on_xy_stays_bounded_below_two(eta):
 
 @pytest.mark.parametrize(
     "rule",
-    [Extragradient(lr=0.2), OptimisticGD(lr=0.2), ProximalPoint(lr=0.2), CGD(lr=0.2, solver="cg")],
+    [Extragradient(lr=0.2), OptimisticGD(lr=0.2), ProximalPoint(lr=0.2), CGD(lr=0.2)],
 )
 def test_extragradient_ogda_proximal_and_cgd_converge_on_xy(rule):
     traj = run(XY, rule, as_params(XY, [[1.0], [0.5]]), 600)
@@ -139,7 +139,7 @@ def _measured_rate(traj, start):
         ProximalPoint(lr=0.3),
         Consensus(lr=0.1, gamma=0.5),
         Momentum(lr=0.1, beta=-0.3),
-        CGD(lr=0.3, solver="cg"),
+        CGD(lr=0.3),
         AlternatingGD(lr=0.3, repeats=[1, 2]),
     ],
     ids=lambda r: repr(r)[:40],
@@ -193,6 +193,26 @@ def test_linearize_on_a_neural_game_matches_i_minus_eta_j():
         torch.cat([torch.full((game.sizes[0],), 0.1), torch.full((game.sizes[1],), 0.2)]).double()
     )
     torch.testing.assert_close(lin.matrix, torch.eye(J.shape[0], dtype=torch.float64) - D @ J)
+
+
+@pytest.mark.parametrize("solver", ["cg", "cgnr"])
+def test_cgd_solvers_agree_with_the_dense_solve(solver):
+    # a zero-sum quadratic with coupling: one step and the linearisation, matrix-free CG
+    # (exact here: iterations = player size) against the dense LU solve
+    gen = torch.Generator().manual_seed(5)
+    game = Quadratic.zero_sum(
+        torch.tensor([[1.0, 0.2], [0.2, 0.5]], dtype=torch.float64),
+        torch.randn(2, 3, generator=gen, dtype=torch.float64),
+        0.3 * torch.eye(3, dtype=torch.float64),
+    )
+    params = random_params(game, seed=4)
+    dense, matrix_free = CGD(lr=0.3, solver="dense"), CGD(lr=0.3, solver=solver)
+    a, _ = dense.step(game, params, dense.init(game, params))
+    b, _ = matrix_free.step(game, params, matrix_free.init(game, params))
+    torch.testing.assert_close(flatten_params(a), flatten_params(b), rtol=1e-10, atol=1e-12)
+    la = linearize(dense, game, game.equilibrium()).matrix
+    lb = linearize(matrix_free, game, game.equilibrium()).matrix
+    torch.testing.assert_close(la, lb, rtol=1e-9, atol=1e-10)
 
 
 def test_cgd_on_a_bilinear_game_is_the_proximal_point_method():
@@ -346,7 +366,7 @@ def test_sga_on_xy_converges_and_lola_lookahead_reduce_to_closed_forms():
             ValueError,
             "inner_steps: expected a positive int",
         ),
-        (lambda: CGD(lr=0.1, solver="lu"), ValueError, "solver: expected 'cg' or 'cgnr'"),
+        (lambda: CGD(lr=0.1, solver="lu"), ValueError, "solver: expected 'auto', 'dense'"),
         (lambda: Consensus(lr=0.1, gamma=-1.0), ValueError, "gamma: expected values >= 0"),
         (
             lambda: SimultaneousGD(lr=[0.1, 0.2, 0.3]).step(
