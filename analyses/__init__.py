@@ -47,6 +47,16 @@ from .stability import (
     unroll_depth,
 )
 from .sweep import SweepResult, derive_seed, sweep
+from .training import (
+    PathAngle,
+    PathAngleDisplay,
+    SpectraAlongTrainingDisplay,
+    SpectraRecorder,
+    checkpoint_game,
+    load_spectra_log,
+    path_angle,
+    spectra_record,
+)
 
 __all__ = [
     "Classification",
@@ -54,8 +64,12 @@ __all__ = [
     "EigenvalueDisplay",
     "ModeCoverage",
     "ModeHoppingGraphDisplay",
+    "PathAngle",
+    "PathAngleDisplay",
     "PhasePortraitDisplay",
     "SamplesDisplay",
+    "SpectraAlongTrainingDisplay",
+    "SpectraRecorder",
     "SpectralRadiusDisplay",
     "Spectrum",
     "StabilityRegion",
@@ -63,6 +77,7 @@ __all__ = [
     "SweepResult",
     "TrajectoryNormDisplay",
     "UnrollDepthStudy",
+    "checkpoint_game",
     "classify",
     "coverage_evaluator",
     "derive_seed",
@@ -74,9 +89,12 @@ __all__ = [
     "hessian_eigenvalues",
     "hopping_cycles",
     "jacobian_operator",
+    "load_spectra_log",
     "max_stable_step",
     "mode_coverage",
     "mode_hopping_graph",
+    "path_angle",
+    "spectra_record",
     "stability_region",
     "step_size_bounds",
     "summarize",
