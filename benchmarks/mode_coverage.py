@@ -6,8 +6,10 @@ the reverse KL of the mode histogram to the uniform one (analyses.mode_coverage)
 Prints mean +- standard error over seeds, next to the published numbers
 (shared/THEORY.md), and writes results/plots into docs/.
 
-Every finished run is appended to a JSONL results file; running the script again only
-trains the missing (data set, configuration, seed) triples.
+The runs go through ``analyses.sweep``: each finished run is appended to the JSONL
+results file (the sweep format), so running the script again only trains the missing
+(data set, configuration, seed) runs; ``--workers N`` runs N at once in a process pool
+and ``--scheduler ADDRESS`` on a Dask cluster, with the same results file.
 
     python benchmarks/mode_coverage.py                 # full (long: hours on 2 cores)
     python benchmarks/mode_coverage.py --quick         # 2 seeds, few steps (smoke test)
@@ -17,6 +19,7 @@ trains the missing (data set, configuration, seed) triples.
 from __future__ import annotations
 
 import argparse
+import functools
 import io
 import json
 import sys
@@ -29,7 +32,7 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from analyses import ModeCoverage, format_table, mode_coverage  # noqa: E402
+from analyses import ModeCoverage, format_table, mode_coverage, sweep  # noqa: E402
 from gan_models import TrainConfig, Trainer, build_data  # noqa: E402
 
 PUBLISHED = {
@@ -248,6 +251,70 @@ def _counts(history_row: list[Any], n_modes: int) -> list[int]:
     return counts
 
 
+SWEEP_NAME = "benchmarks.mode_coverage.run_point"
+
+
+def run_point(
+    dataset: str, config: str, replicate: int, steps: int, seed: int, *, out: str, threads: int
+) -> dict[str, Any]:
+    """One sweep point: train ``config`` on ``dataset`` with trainer seed ``replicate``.
+
+    The trainer is seeded with the replicate number (0, 1, ...), as the tables report
+    "seeds 0..4"; the sweep's derived seed (``seed``) is recorded in the results file
+    but not used, so rows stay comparable with runs made before the sweep existed.
+    """
+    mapping = configurations(dataset, steps)[config]
+    return run_one(dataset, config, mapping, replicate, Path(out), threads)
+
+
+def migrate(results_file: Path) -> None:
+    """Rewrite a results file of the pre-sweep format (one run per line) as a sweep file."""
+    from analyses.sweep import derive_seed
+
+    if not results_file.is_file():
+        return
+    lines = [line for line in results_file.read_text().splitlines() if line.strip()]
+    if not lines or json.loads(lines[0]).get("format") == "gamedyn.sweep":
+        return
+    records = [{"format": "gamedyn.sweep", "version": 1, "function": SWEEP_NAME, "base_seed": 0}]
+    for line in lines:
+        row = json.loads(line)
+        params = {
+            "dataset": row["dataset"],
+            "config": row["config"],
+            "replicate": row["seed"],
+            "steps": row["steps"],
+        }
+        records.append(
+            {
+                "params": params,
+                "seed": 0,
+                "derived_seed": derive_seed(params, 0),
+                "status": "ok",
+                "seconds": row["seconds"],
+                "finished": "",
+                "result": row,
+            }
+        )
+    tmp = results_file.with_suffix(".migrating")
+    tmp.write_text("".join(json.dumps(r) + "\n" for r in records))
+    tmp.replace(results_file)
+    print(f"converted {results_file} to the analyses.sweep format ({len(lines)} runs)")
+
+
+def executor_from(args: argparse.Namespace) -> Any:
+    """None (serial), a process pool (--workers N) or a Dask cluster (--scheduler ADDRESS)."""
+    if args.scheduler:
+        from distributed import Client
+
+        return Client(args.scheduler).get_executor()
+    if args.workers > 1:
+        from concurrent.futures import ProcessPoolExecutor
+
+        return ProcessPoolExecutor(args.workers)
+    return None
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="2 seeds, 300 steps")
@@ -256,27 +323,22 @@ def main() -> None:
     parser.add_argument("--datasets", nargs="+", default=["ring", "grid"])
     parser.add_argument("--only-seeds", nargs="+", type=int, default=None, help="run these seeds")
     parser.add_argument("--configs", nargs="+", default=None, help="names or prefixes")
-    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=2, help="torch threads per run")
+    parser.add_argument("--workers", type=int, default=1, help="runs in parallel (process pool)")
+    parser.add_argument(
+        "--scheduler", default=None, help="a Dask scheduler address: run the points there"
+    )
     parser.add_argument(
         "--report-only", action="store_true", help="summarise finished runs, train nothing"
     )
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "mode_coverage")
     args = parser.parse_args()
     steps, seeds = (300, 2) if args.quick else (args.steps, args.seeds)
-    lengths = {
-        (d, name): mapping["steps"]
-        for d in args.datasets
-        for name, mapping in configurations(d, steps).items()
-    }
     out: Path = args.out if not args.quick else args.out / "quick"
     out.mkdir(parents=True, exist_ok=True)
     results_file = out / "results.jsonl"
-    done: dict[tuple[str, str, int], dict[str, Any]] = {}
-    if results_file.is_file():
-        for line in results_file.read_text().splitlines():
-            row = json.loads(line)
-            if lengths.get((row["dataset"], row["config"])) == row.get("steps"):
-                done[(row["dataset"], row["config"], row["seed"])] = row
+    migrate(results_file)
+    points = []
     for dataset in args.datasets:
         configs = configurations(dataset, steps)
         if args.configs:
@@ -284,20 +346,64 @@ def main() -> None:
                 k: v for k, v in configs.items() if any(k.startswith(c) for c in args.configs)
             }
         for name, mapping in configs.items():
-            for seed in range(seeds) if args.only_seeds is None else args.only_seeds:
-                key = (dataset, name, seed)
-                if key in done or args.report_only:
-                    continue
-                row = run_one(dataset, name, mapping, seed, out, args.threads)
-                done[key] = row
-                with open(results_file, "a") as handle:
-                    handle.write(json.dumps(row) + "\n")
-                print(
-                    f"{dataset:5s} {name:32s} seed {seed}: modes {row['modes_covered']:2d}, "
-                    f"hq {row['high_quality_percent']:5.1f}%, KL {row['reverse_kl']:.3f}, "
-                    f"{row['seconds']:.0f} s",
-                    flush=True,
+            for replicate in range(seeds) if args.only_seeds is None else args.only_seeds:
+                points.append(
+                    {
+                        "dataset": dataset,
+                        "config": name,
+                        "replicate": replicate,
+                        "steps": mapping["steps"],
+                    }
                 )
+
+    def progress(done: int, total: int, row: dict[str, Any]) -> None:
+        if row["status"] != "ok":
+            print(
+                f"{row['dataset']} {row['config']} seed {row['replicate']}: "
+                f"{row.get('error.type')}: {row.get('error.message')}",
+                flush=True,
+            )
+            return
+        print(
+            f"[{done}/{total}] {row['dataset']:5s} {row['config']:32s} seed {row['replicate']}: "
+            f"modes {row['modes_covered']:2d}, hq {row['high_quality_percent']:5.1f}%, "
+            f"KL {row['reverse_kl']:.3f}, {row['seconds']:.0f} s",
+            flush=True,
+        )
+
+    if not args.report_only:
+        executor = executor_from(args)
+        try:
+            result = sweep(
+                functools.partial(run_point, out=str(out), threads=args.threads),
+                points,
+                results=results_file,
+                executor=executor,
+                name=SWEEP_NAME,
+                progress=progress,
+            )
+        finally:
+            if executor is not None and hasattr(executor, "shutdown"):
+                executor.shutdown()
+        for row in result.errors:
+            print(
+                f"failed: {row['dataset']} {row['config']} seed {row['replicate']}: "
+                f"{row.get('error.type')}: {row.get('error.message')}"
+            )
+    # the finished runs of this grid, as stored (the sweep file's "result" objects)
+    records = (
+        [json.loads(line) for line in results_file.read_text().splitlines()[1:] if line.strip()]
+        if results_file.is_file()
+        else []
+    )
+    wanted = {json.dumps(p, sort_keys=True) for p in points}
+    finished = [
+        r["result"]
+        for r in records
+        if r.get("status") == "ok" and json.dumps(r["params"], sort_keys=True) in wanted
+    ]
+    done = {(row["dataset"], row["config"], row["seed"]): row for row in finished}
+    lengths = {(p["dataset"], p["config"]): p["steps"] for p in points}
     for dataset in args.datasets:
         rows: dict[str, list[ModeCoverage]] = {}
         for (d, name, _), row in sorted(done.items()):
