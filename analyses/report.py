@@ -756,41 +756,17 @@ def _study_function_space(ctx: _Context, section: _Section) -> None:
     )
 
 
-def _study_neural(ctx: _Context, section: _Section) -> None:
-    import matplotlib.pyplot as plt
-
+def _train_runs(
+    ctx: _Context,
+    configs: Mapping[str, Mapping[str, Any]],
+    steps: Mapping[str, int],
+    runs: dict[str, dict[str, Any]],
+) -> None:
+    """Train each configuration of the neural study into ``runs`` (a temporary folder)."""
     from gan_models import TrainConfig, Trainer, build_data
 
-    from .modes import (
-        CoverageDisplay,
-        ModeCoverage,
-        ModeHoppingGraphDisplay,
-        SamplesDisplay,
-        dominant_modes,
-        hopping_cycles,
-        mode_coverage,
-        mode_hopping_graph,
-    )
+    from .modes import ModeCoverage, mode_coverage
 
-    plain_steps, unrolled_steps, depth = NEURAL_RUNS["quick" if ctx.quick else "full"]
-    unrolled_name = f"unrolled GAN (K = {depth})"
-    steps = {"plain GAN": plain_steps, unrolled_name: unrolled_steps}
-    base: dict[str, Any] = {
-        "seed": ctx.seed,
-        "device": ctx.device,
-        "data": {"name": "ring", "options": {}},
-        "batch_size": 128 if ctx.quick else 256,
-        "latent_dim": 16 if ctx.quick else 64,
-        "eval_samples": 1000 if ctx.quick else 2500,
-        "generator": {"width": 64 if ctx.quick else 128, "depth": 2},
-        "discriminator": {"width": 64 if ctx.quick else 128, "depth": 2},
-        "optimizer": {"rule": "adam", "lr": 1e-3 if ctx.quick else 1e-4, "betas": [0.5, 0.999]},
-    }
-    configs = {
-        "plain GAN": base,
-        unrolled_name: {**base, "unroll": {"steps": depth, "lr": 1e-4, "inner": "adam"}},
-    }
-    runs: dict[str, dict[str, Any]] = {}
     with tempfile.TemporaryDirectory(prefix="gamedyn-report-") as tmp:
         for name, mapping in configs.items():
             n = steps[name]
@@ -833,6 +809,48 @@ def _study_neural(ctx: _Context, section: _Section) -> None:
                 "eval_steps": eval_steps,
                 "samples": last["samples"],
             }
+
+
+def _study_neural(ctx: _Context, section: _Section) -> None:
+    import matplotlib.pyplot as plt
+
+    from .modes import (
+        CoverageDisplay,
+        ModeHoppingGraphDisplay,
+        SamplesDisplay,
+        dominant_modes,
+        hopping_cycles,
+        mode_hopping_graph,
+    )
+
+    plain_steps, unrolled_steps, depth = NEURAL_RUNS["quick" if ctx.quick else "full"]
+    unrolled_name = f"unrolled GAN (K = {depth})"
+    steps = {"plain GAN": plain_steps, unrolled_name: unrolled_steps}
+    base: dict[str, Any] = {
+        "seed": ctx.seed,
+        "device": ctx.device,
+        "data": {"name": "ring", "options": {}},
+        "batch_size": 128 if ctx.quick else 256,
+        "latent_dim": 16 if ctx.quick else 64,
+        "eval_samples": 1000 if ctx.quick else 2500,
+        "generator": {"width": 64 if ctx.quick else 128, "depth": 2},
+        "discriminator": {"width": 64 if ctx.quick else 128, "depth": 2},
+        "optimizer": {"rule": "adam", "lr": 1e-3 if ctx.quick else 1e-4, "betas": [0.5, 0.999]},
+    }
+    configs = {
+        "plain GAN": base,
+        unrolled_name: {**base, "unroll": {"steps": depth, "lr": 1e-4, "inner": "adam"}},
+    }
+    runs: dict[str, dict[str, Any]] = {}
+    # small MLPs on the CPU: one intra-op thread is as fast on an idle machine and many
+    # times faster on a busy one (thread contention); restored afterwards
+    threads = torch.get_num_threads()
+    if ctx.device == "cpu":
+        torch.set_num_threads(1)
+    try:
+        _train_runs(ctx, configs, steps, runs)
+    finally:
+        torch.set_num_threads(threads)
     data = runs["plain GAN"]["data"]
     fig, axes = plt.subplots(1, 3, figsize=(15, 5))
     SamplesDisplay.from_samples(
