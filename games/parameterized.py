@@ -188,6 +188,8 @@ class ParameterizedGAN:
         self._generator = torch.Generator().manual_seed(seed)
         self._fixed: tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None = None
         self._held: tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None = None
+        # (theta, z, G(theta, z)) while reuse_generator_output() is active
+        self._fake_cache: list[torch.Tensor] | None = None
         if self.mode == "fixed":
             self._fixed = self.draw_batch()
 
@@ -241,6 +243,23 @@ class ParameterizedGAN:
             yield
         finally:
             self._held = None
+
+    @contextmanager
+    def reuse_generator_output(self) -> Iterator[None]:
+        """Inside the ``with`` block, loss evaluations at the *same* generator parameter
+        tensor and latent batch reuse one generator forward pass ``G(theta, z)``.
+
+        Used by the inner steps of :func:`games.unrolled`, where only the discriminator
+        moves: the K inner losses share ``G(theta, z)`` (and its graph to ``theta``)
+        instead of recomputing it K times.  Identity, not value, decides: a different
+        tensor object for ``theta`` or ``z`` recomputes.
+        """
+        previous = self._fake_cache
+        self._fake_cache = []
+        try:
+            yield
+        finally:
+            self._fake_cache = previous
 
     def rng_state(self) -> torch.Tensor:
         """State of the batch generator (saved in checkpoints for exact resume)."""
@@ -328,7 +347,13 @@ class ParameterizedGAN:
         batch = self._fixed or self._held or self.draw_batch()
         real, z, eps = (t.to(device=theta.device) for t in batch)
         real = real.to(theta.dtype)
-        fake = self.G(theta, z.to(theta.dtype))
+        cache = self._fake_cache
+        if cache and cache[0] is theta and cache[1] is batch[1]:
+            fake = cache[2]
+        else:
+            fake = self.G(theta, z.to(theta.dtype))
+            if cache is not None:
+                cache[:] = [theta, batch[1], fake]
         d_fake = self.D(psi, fake).reshape(-1)
         loss_d = torch.zeros((), dtype=theta.dtype, device=theta.device)
         loss_g = loss_d

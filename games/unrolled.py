@@ -35,7 +35,7 @@ so unrolling adds damping linear in ``K``: the eigenvalues are
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
@@ -137,6 +137,14 @@ class UnrolledGame:
             full[d] = value
             return _one_loss(self.base, tuple(full), d)
 
+        reuse = getattr(self.base, "reuse_generator_output", None)
+        with reuse() if callable(reuse) else nullcontext():
+            return self._inner_steps(params, psi, d_loss)
+
+    def _inner_steps(
+        self, params: Params, psi: torch.Tensor, d_loss: Callable[[torch.Tensor], torch.Tensor]
+    ) -> torch.Tensor:
+        d = self.discriminator
         if not isinstance(self.inner, str):
             eager = peek_interpreter_stack() is None
             if eager and not psi.requires_grad and not _values_only(params):

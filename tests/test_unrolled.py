@@ -403,3 +403,31 @@ def test_unrolled_player_loss_equals_the_full_losses(first_order: bool) -> None:
     full = game.losses(params)
     for i in (0, 1):
         torch.testing.assert_close(game.player_loss(params, i), full[i], rtol=0, atol=1e-15)
+
+
+@pytest.mark.parametrize("inner", ["sgd", "adam"])
+def test_inner_steps_reuse_the_generator_output_without_changing_gradients(inner, monkeypatch):
+    # the unrolled game's field (second order, through K inner steps) with G(theta, z)
+    # computed once per evaluation equals the field with G recomputed at every inner step
+    import contextlib
+
+    base = small_gan(regularizer="r1", gamma=0.5)
+    params = tuple(p.to(torch.float64) for p in base.params())
+    game = unrolled(base, 4, lr=0.05, inner=inner)
+    calls = {"n": 0}
+    cls = type(base.G)
+    forward = cls.__call__
+
+    def counting(self, *args, **kwargs):
+        if self is base.G:
+            calls["n"] += 1
+        return forward(self, *args, **kwargs)
+
+    monkeypatch.setattr(cls, "__call__", counting)
+    cached = vector_field(game, params)
+    cached_calls, calls["n"] = calls["n"], 0
+    monkeypatch.setattr(base, "reuse_generator_output", contextlib.nullcontext)
+    plain = vector_field(game, params)
+    for a, b in zip(cached, plain):
+        torch.testing.assert_close(a, b, rtol=1e-12, atol=1e-14)
+    assert cached_calls < calls["n"]
