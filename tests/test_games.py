@@ -232,3 +232,32 @@ def test_float32_params_give_float32_results(closed_form_game):
     assert all(g.dtype == torch.float32 for g in field)
     assert jacobian(closed_form_game, params, dtype=None).matrix.dtype == torch.float32
     assert jacobian(closed_form_game, params).matrix.dtype == torch.float64
+
+
+def test_jacobian_strategies_agree():
+    # the batched (vmap) and the row-loop (cached graph) assembly give the same matrix;
+    # "auto" above 512 parameters probes both on the device and uses the faster
+    from conftest import TinyNeuralGAN
+
+    from games import unrolled
+    from games._autodiff import _AUTO_PROBE_MIN
+
+    small = TinyNeuralGAN(hidden=6, batch=8)
+    point = random_params(small, seed=2)
+    dense = jacobian(small, point, method="vmap").matrix
+    torch.testing.assert_close(jacobian(small, point, method="loop").matrix, dense)
+    big = TinyNeuralGAN(hidden=70, batch=8)
+    assert sum(big.sizes) > _AUTO_PROBE_MIN
+    point = random_params(big, seed=3)
+    torch.testing.assert_close(
+        jacobian(big, point, method="auto").matrix, jacobian(big, point, method="vmap").matrix
+    )
+    # a game that supplies its own gradients (first-order unrolling)
+    first_order = unrolled(DiracGAN("standard", "r1", gamma=0.5), 2, lr=0.3, first_order=True)
+    at = as_params(first_order, [[0.4], [-0.2]])
+    torch.testing.assert_close(
+        jacobian(first_order, at, method="loop").matrix,
+        jacobian(first_order, at, method="vmap").matrix,
+    )
+    with pytest.raises(ValueError, match="method"):
+        jacobian(small, random_params(small, seed=2), method="lu")
