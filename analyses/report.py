@@ -147,6 +147,7 @@ def _study_xy(ctx: _Context, section: _Section) -> None:
         SimultaneousGD,
         flow,
         linearize,
+        run,
     )
     from games import Bilinear, as_params
 
@@ -171,8 +172,6 @@ def _study_xy(ctx: _Context, section: _Section) -> None:
         "optimistic GD": None,
         "consensus (gamma = 1)": math.sqrt((1 - eta) ** 2 + eta**2),
     }
-    from dynamics import run
-
     radii: dict[str, float] = {}
     trajectories = {}
     for name, rule in rules.items():

@@ -327,8 +327,9 @@ def _synchronize(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def _probe_strategy(game: Game, params: Params, chunk_size: int) -> str:
-    """Time the two strategies on the same first rows of player 0 on the params' device."""
+def _probe_strategy(game: Game, params: Params, chunk_size: int) -> tuple[str, JacobianOperator]:
+    """Time the two strategies on the same first rows of player 0 on the params' device;
+    return the faster and the probe's operator (its graph serves the loop strategy)."""
     theta = flatten_params(params).detach()
     k = max(1, min(chunk_size, game.sizes[0]))
     eye = torch.eye(theta.numel(), dtype=theta.dtype, device=theta.device)[:k]
@@ -354,7 +355,7 @@ def _probe_strategy(game: Game, params: Params, chunk_size: int) -> str:
         fn()
         _synchronize(theta.device)
         times[name] = time.perf_counter() - started
-    return min(times, key=times.__getitem__)
+    return min(times, key=times.__getitem__), operator
 
 
 def jacobian(
@@ -422,10 +423,14 @@ def jacobian(
     if method not in ("auto", "vmap", "loop"):
         raise ValueError(f"method: expected 'auto', 'vmap' or 'loop', got {method!r}")
     theta = flatten_params(params).detach()
+    operator: JacobianOperator | None = None
     if method == "auto":
-        method = "vmap" if n <= _AUTO_PROBE_MIN else _probe_strategy(game, params, chunk_size)
+        if n <= _AUTO_PROBE_MIN:
+            method = "vmap"
+        else:
+            method, operator = _probe_strategy(game, params, chunk_size)
     if method == "loop":
-        operator = JacobianOperator(game, params)
+        operator = operator or JacobianOperator(game, params)
         eye = torch.eye(n, dtype=theta.dtype, device=theta.device)
         matrix = torch.stack([operator.rmatvec(eye[r]) for r in range(n)])
     else:
