@@ -18,6 +18,7 @@ from .modes import (
     mode_hopping_graph,
     summarize,
 )
+from .path_angle import PathAngle, PathAngleDisplay, path_angle
 from .plots import (
     EigenvalueDisplay,
     PhasePortraitDisplay,
@@ -48,13 +49,10 @@ from .stability import (
 )
 from .sweep import SweepResult, derive_seed, sweep
 from .training import (
-    PathAngle,
-    PathAngleDisplay,
     SpectraAlongTrainingDisplay,
     SpectraRecorder,
     checkpoint_game,
     load_spectra_log,
-    path_angle,
     spectra_record,
 )
 

@@ -1,4 +1,4 @@
-"""Spectra along training and the path-angle study (analyses.training), with their CLI."""
+"""Spectra along training and the path-angle study (analyses.training, analyses.path_angle), with their CLI."""
 
 from __future__ import annotations
 
@@ -17,14 +17,12 @@ import torch
 
 from analyses import eigenvalues
 from analyses.cli import main
+from analyses.path_angle import PathAngle, PathAngleDisplay, path_angle
 from analyses.training import (
-    PathAngle,
-    PathAngleDisplay,
     SpectraAlongTrainingDisplay,
     SpectraRecorder,
     checkpoint_game,
     load_spectra_log,
-    path_angle,
     spectra_record,
 )
 from games import Bilinear, Quadratic, as_params, flatten_params, unflatten_params, vector_field

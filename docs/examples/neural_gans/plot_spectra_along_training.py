@@ -29,11 +29,11 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
-from analyses import coverage_evaluator
-from analyses.training import (
+from analyses import (
     PathAngleDisplay,
     SpectraAlongTrainingDisplay,
     SpectraRecorder,
+    coverage_evaluator,
     path_angle,
 )
 from gan_models import TrainConfig, Trainer
