@@ -5,19 +5,15 @@ stability regions and two-timescale studies, Display objects for the plots; the
 ``gamedyn`` command line.
 """
 
-from .modes import (
-    CoverageDisplay,
-    ModeCoverage,
+from .hopping import (
     ModeHoppingGraphDisplay,
-    SamplesDisplay,
-    coverage_evaluator,
     dominant_modes,
-    format_table,
     hopping_cycles,
-    mode_coverage,
     mode_hopping_graph,
-    summarize,
 )
+from .mode_plots import CoverageDisplay, SamplesDisplay
+from .mode_summary import collapse_statistics, format_table, summarize
+from .modes import ModeCoverage, coverage_evaluator, gaussian_high_quality_rate, mode_coverage
 from .path_angle import PathAngle, PathAngleDisplay, path_angle
 from .plots import (
     EigenvalueDisplay,
@@ -77,12 +73,14 @@ __all__ = [
     "UnrollDepthStudy",
     "checkpoint_game",
     "classify",
+    "collapse_statistics",
     "coverage_evaluator",
     "derive_seed",
     "dominant_modes",
     "eigenvalues",
     "find_fixed_points",
     "format_table",
+    "gaussian_high_quality_rate",
     "generate_report",
     "hessian_eigenvalues",
     "hopping_cycles",

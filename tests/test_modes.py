@@ -19,8 +19,10 @@ from analyses import (
     ModeCoverage,
     ModeHoppingGraphDisplay,
     SamplesDisplay,
+    collapse_statistics,
     dominant_modes,
     format_table,
+    gaussian_high_quality_rate,
     hopping_cycles,
     mode_coverage,
     mode_hopping_graph,
@@ -118,7 +120,9 @@ def test_uniform_histogram_has_zero_reverse_kl_and_collapse_has_log_k():
     assert grid.modes_covered == 25 and grid.high_quality == 1.0
     assert grid.counts.tolist() == [2] * 25
     assert grid.reverse_kl == 0.0
-    assert grid.dominant_mode == 0  # ties go to the lowest index
+    # 2 of 50 samples per mode: share 0.04 < 1/2, not concentrated, no dominant mode
+    assert grid.dominant_share == 0.04 and not grid.concentrated and grid.dominant_mode is None
+    assert mode_coverage(GRID, GRID, 0.05, concentration=0.04).dominant_mode == 0  # lowest index
     collapsed = mode_coverage(np.repeat(RING[[3]], 5, axis=0), RING, 0.01)
     assert collapsed.modes_covered == 1 and collapsed.dominant_mode == 3
     assert collapsed.reverse_kl == pytest.approx(math.log(8), rel=1e-15)
@@ -128,9 +132,11 @@ def test_no_high_quality_sample_gives_infinite_reverse_kl():
     cov = mode_coverage(np.repeat(FAR, 3, axis=0), RING, 0.01)
     assert cov.modes_covered == 0 and cov.high_quality == 0.0
     assert cov.counts.tolist() == [0] * 8 and cov.nearest.tolist() == [1, 1, 1]
-    assert cov.reverse_kl == math.inf and cov.dominant_mode is None
+    # no high-quality sample, yet all three are nearest mode 1: concentrated on it
+    assert cov.reverse_kl == math.inf and cov.dominant_mode == 1 and cov.dominant_share == 1.0
+    assert cov.modes_robust == 0
     record = cov.as_dict()
-    assert record["reverse_kl"] == math.inf and record["dominant_mode"] is None
+    assert record["reverse_kl"] == math.inf and record["dominant_mode"] == 1
     assert json.loads(json.dumps(record))["counts"] == [0] * 8
 
 
@@ -143,11 +149,18 @@ def test_as_dict_holds_plain_python_values():
         "high_quality": 0.8,
         "high_quality_percent": pytest.approx(80.0),
         "reverse_kl": pytest.approx(1.5 * math.log(2)),
+        # nearest: mode 0 for 4 + the sample at (3, 0); mode 1 for 2 + the far one; mode 2: 2
+        "nearest_counts": [5, 3, 2, 0, 0, 0, 0, 0],
+        "dominant_share": 0.5,
+        "concentrated": True,
         "dominant_mode": 0,
+        # 1 % of 10 samples: every mode with a high-quality sample is robust
+        "modes_robust": 3,
         "counts": [4, 2, 2, 0, 0, 0, 0, 0],
     }
-    assert all(type(v) in (int, float) for k, v in record.items() if k != "counts")
-    assert all(type(c) is int for c in record["counts"])
+    lists = ("counts", "nearest_counts")
+    assert all(type(v) in (int, float, bool) for k, v in record.items() if k not in lists)
+    assert all(type(c) is int for k in lists for c in record[k])
 
 
 def test_coverage_is_frozen_and_its_arrays_read_only():
@@ -184,12 +197,12 @@ def test_format_table():
     runs = [ring_run(8, 0), ring_run(7, 1), ring_run(6, 2)]
     table = format_table({"GAN": runs[:1], "ours": runs, "a|b": [mode_coverage(FAR, RING, 0.01)]})
     assert table.splitlines() == [
-        "| configuration | modes | high-quality % | reverse KL |",
-        "|---|---|---|---|",
-        "| GAN | 8.00 ± 0.00 | 100.0 ± 0.0 | 0.000 ± 0.000 |",
+        "| configuration | modes | modes (>= 1 %) | high-quality % | reverse KL |",
+        "|---|---|---|---|---|",
+        "| GAN | 8.00 ± 0.00 | 8.00 ± 0.00 | 100.0 ± 0.0 | 0.000 ± 0.000 |",
         # se: 1/sqrt 3 = 0.577, 12.5/sqrt 3 = 7.22; KL mean 0.1404, se 0.0831
-        "| ours | 7.00 ± 0.58 | 87.5 ± 7.2 | 0.140 ± 0.083 |",
-        "| a\\|b | 0.00 ± 0.00 | 0.0 ± 0.0 | inf |",
+        "| ours | 7.00 ± 0.58 | 7.00 ± 0.58 | 87.5 ± 7.2 | 0.140 ± 0.083 |",
+        "| a\\|b | 0.00 ± 0.00 | 0.00 ± 0.00 | 0.0 ± 0.0 | inf |",
     ]
 
 
@@ -221,7 +234,7 @@ def test_hopping_cycles_are_rotated_and_sorted():
 def test_dominant_modes_of_checkpoints():
     checkpoints = [
         mode_coverage(RING[[2, 2, 5]], RING, 0.01),
-        mode_coverage(FAR, RING, 0.01),
+        mode_coverage(RING[[0, 1, 2, 3]], RING, 0.01),  # a quarter each: not concentrated
         mode_coverage(RING[[5]], RING, 0.01),
     ]
     assert dominant_modes(checkpoints) == [2, None, 5]
@@ -393,3 +406,84 @@ def test_true_ring_samples_are_high_quality_at_the_chi_square_rate():
     assert cov.modes_covered == 8
     assert cov.high_quality == pytest.approx(1 - math.exp(-4.5), abs=0.004)  # ~5 binomial se
     assert cov.reverse_kl < 0.002  # multinomial noise: about (K - 1) / (2 n HQ) = 1.8e-4
+
+
+# -- robust modes, concentration, collapse statistics (issue 13) --------------------------
+
+
+def test_robust_modes_count_one_percent_of_all_samples_as_high_quality():
+    # 200 samples: mode 0 holds 196 high-quality, mode 1 exactly 2 (= 1 %), mode 2 one
+    # (0.5 %), and one sample is 2 std off mode 3's threshold (not high quality)
+    samples = np.concatenate(
+        [np.repeat(RING[[0]], 196, axis=0), RING[[1, 1, 2]], RING[[3]] + [0.05, 0.0]]
+    )
+    cov = mode_coverage(samples, RING, 0.01)
+    assert cov.counts.tolist()[:4] == [196, 2, 1, 0]
+    assert cov.modes_covered == 3  # one high-quality sample covers a mode
+    assert cov.modes_robust == 2  # 2 >= 0.01 * 200, 1 < 2
+    assert mode_coverage(samples, RING, 0.01, robust_fraction=0.005).modes_robust == 3
+    assert mode_coverage(samples, RING, 0.01, robust_fraction=0.5).modes_robust == 1
+
+
+def test_concentration_rule_at_its_boundary():
+    half = mode_coverage(RING[[4, 4, 1, 2]], RING, 0.01)  # 2 of 4 nearest mode 4
+    assert half.dominant_share == 0.5 and half.concentrated and half.dominant_mode == 4
+    below = mode_coverage(RING[[4, 4, 1, 2, 3]], RING, 0.01)  # 2 of 5
+    assert below.dominant_share == pytest.approx(0.4) and not below.concentrated
+    assert below.dominant_mode is None
+    assert mode_coverage(RING[[4, 4, 1, 2, 3]], RING, 0.01, concentration=0.4).dominant_mode == 4
+    # the dominant share counts all samples, high quality or not
+    blob = mode_coverage(np.repeat(RING[[6]] * 1.1, 9, axis=0), RING, 0.01)
+    assert blob.high_quality == 0.0 and blob.concentrated and blob.dominant_mode == 6
+
+
+def test_from_dict_rebuilds_and_rereads_under_other_thresholds():
+    cov = mode_coverage(ring_samples(), RING, 0.01)
+    again = ModeCoverage.from_dict(json.loads(json.dumps(cov.as_dict())))
+    assert again.as_dict() == cov.as_dict() and again.nearest.size == 0
+    strict = ModeCoverage.from_dict(cov.as_dict(), concentration=0.6, robust_fraction=0.3)
+    assert strict.dominant_mode is None and strict.modes_robust == 1  # only mode 0 (4 >= 3)
+    with pytest.raises(ValueError, match="record: missing nearest_counts"):
+        ModeCoverage.from_dict({"counts": [1], "high_quality": 1.0})
+    with pytest.raises(ValueError, match="concentration: expected a fraction in"):
+        ModeCoverage.from_dict(cov.as_dict(), concentration=1.5)
+
+
+def test_gaussian_high_quality_rate_closed_forms_and_sampling():
+    assert gaussian_high_quality_rate(2) == pytest.approx(1 - math.exp(-4.5), rel=1e-14)
+    assert gaussian_high_quality_rate(1) == pytest.approx(math.erf(3 / math.sqrt(2)), rel=1e-14)
+    assert gaussian_high_quality_rate(2, 1.0) == pytest.approx(1 - math.exp(-0.5), rel=1e-14)
+    # the data's own rate, measured: 200,000 ring samples, binomial se 2.3e-4
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 8, 200_000)
+    data = RING[labels] + 0.01 * rng.standard_normal((200_000, 2))
+    measured = mode_coverage(data, RING, 0.01).high_quality
+    assert abs(measured - gaussian_high_quality_rate(2)) < 5 * 2.3e-4
+    with pytest.raises(ValueError, match="dim: expected an integer >= 1"):
+        gaussian_high_quality_rate(0)
+
+
+def test_collapse_statistics_by_hand():
+    def on(mode: int, stray: int) -> ModeCoverage:
+        # 8 samples on one mode, ``stray`` one each on the next modes
+        return mode_coverage(
+            np.concatenate([np.repeat(RING[[mode]], 8, axis=0), RING[1 : 1 + stray]]), RING, 0.01
+        )
+
+    spread = mode_coverage(RING, RING, 0.01)  # one sample per mode
+    steps = [0, 500, 1000, 1500, 2000, 2500, 3000, 3500, 4000, 4500, 5000]
+    evals = [on(0, 0), on(3, 0), on(3, 2), spread, on(5, 0), on(3, 0)] + [on(7, 0)] * 5
+    stats = collapse_statistics(steps, evals)
+    # burn-in 10 % of 5000: step 0 (and 500) dropped; 9 evaluations counted
+    assert stats["n_evaluations"] == 9 and stats["n_concentrated"] == 8
+    assert stats["distinct_dominant_modes"] == 3  # 3, 5, 7 (0 only at step 0)
+    assert stats["dominant_modes"] == [3, None, 5, 3, 7, 7, 7, 7, 7]
+    # shares: 8/10 once, 1/8 once, 1.0 seven times: median 1.0
+    assert stats["dominant_share_median"] == 1.0
+    assert stats["concentrated_hq_median"] == 100.0
+    whole = collapse_statistics(steps, evals, burn_in=0.0)
+    assert whole["n_evaluations"] == 11 and whole["distinct_dominant_modes"] == 4
+    none = collapse_statistics([0, 10], [spread, spread])
+    assert none["n_concentrated"] == 0 and none["concentrated_hq_median"] is None
+    with pytest.raises(ValueError, match="burn_in: expected a fraction in"):
+        collapse_statistics([0], [spread], burn_in=1.0)
