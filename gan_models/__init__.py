@@ -18,6 +18,7 @@ from .config import (
     build_data,
     build_game,
     build_rule,
+    config_names,
     load_config,
     resolve_device,
 )
@@ -54,6 +55,7 @@ __all__ = [
     "grid",
     "high_dimensional",
     "load_checkpoint",
+    "config_names",
     "load_config",
     "pack_samples",
     "resolve_device",

@@ -91,6 +91,7 @@ __all__ = [
     "UnrollConfig",
     "build_game",
     "build_rule",
+    "config_names",
     "load_config",
 ]
 
@@ -364,19 +365,67 @@ def _choice(value: str, key: str, options: tuple[str, ...]) -> None:
         raise ConfigError(f"{key}: expected one of {', '.join(options)}; got {value!r}")
 
 
-def load_config(path: str | Path) -> TrainConfig:
-    """Read a TOML configuration file.
+CONFIG_DIR = Path(__file__).resolve().parent / "configs"
+
+
+def config_names() -> tuple[str, ...]:
+    """The names of the configurations shipped with gamedyn (``gan_models/configs/*.toml``).
+
+    ``plain_ring`` / ``unrolled_ring`` and ``plain_grid`` / ``unrolled_grid`` are the
+    unrolled-GAN paper's 2-D experiment (Metz et al. 2017), every number with its source
+    in a comment of the file.
+
+    Examples
+    --------
+    >>> from gan_models import config_names
+    >>> "unrolled_ring" in config_names()
+    True
+    """
+    return tuple(sorted(path.stem for path in CONFIG_DIR.glob("*.toml")))
+
+
+def load_config(source: str | Path) -> TrainConfig:
+    """Read a TOML configuration file, or a shipped configuration by name.
+
+    Parameters
+    ----------
+    source : str or pathlib.Path
+        A path to a TOML file, or the name of a shipped configuration
+        (:func:`config_names`, e.g. ``"unrolled_ring"``).  An existing file wins over
+        a name.
 
     Raises
     ------
     FileNotFoundError
-        If the file does not exist.
+        If ``source`` looks like a path (has a folder or a ``.toml`` suffix) and there
+        is no such file.
     ConfigError
-        On malformed TOML (with its line) or a bad value (naming the key).
+        On an unknown name (the message lists the shipped names), malformed TOML (with
+        its line) or a bad value (naming the key).
+
+    Examples
+    --------
+    >>> from gan_models import load_config
+    >>> config = load_config("unrolled_ring")
+    >>> config.unroll.steps, config.optimizer.lr, config.batch_size
+    (10, [0.001, 0.0001], 512)
     """
-    path = Path(path)
+    if not isinstance(source, (str, Path)):
+        raise TypeError(
+            f"config: expected a TOML file path or a configuration name, got {type(source).__name__}"
+        )
+    path = Path(source)
     if not path.is_file():
-        raise FileNotFoundError(f"config: no such file {str(path)!r}")
+        looks_like_path = isinstance(source, Path) or path.suffix == ".toml" or len(path.parts) > 1
+        if looks_like_path:
+            raise FileNotFoundError(f"config: no such file {str(path)!r}")
+        names = config_names()
+        if str(source) not in names:
+            raise ConfigError(
+                f"config: {str(source)!r} is neither a file nor a shipped configuration; "
+                f"shipped: {', '.join(names)}"
+            )
+        path = CONFIG_DIR / f"{source}.toml"
     try:
         mapping = tomllib.loads(path.read_text())
     except tomllib.TOMLDecodeError as error:
