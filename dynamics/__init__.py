@@ -6,25 +6,21 @@ trajectories (single and batched), continuous-time flows, and exact linearisatio
 
 from ._base import RuleState, StepSize, UpdateRule
 from .checks import check_update_rule
-from .linearize import Linearization, closed_form_operator, linearize, spectral_radius
-from .rules import (
-    CGD,
-    LOLA,
-    SGA,
+from .combinators import Alternating
+from .first_order import (
     Adam,
-    Alternating,
     AlternatingGD,
     BestResponseGD,
-    Consensus,
     Extragradient,
-    LookAhead,
     Momentum,
     OptimisticGD,
     ProximalPoint,
     RMSProp,
     SimultaneousGD,
-    conjugate_gradient,
 )
+from .jacobian_rules import CGD, LOLA, SGA, Consensus, LookAhead
+from .linearize import Linearization, closed_form_operator, linearize, spectral_radius
+from .solvers import conjugate_gradient
 from .trajectory import Divergence, FlowResult, Trajectory, flow, run, run_batched
 
 __all__ = [

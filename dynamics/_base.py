@@ -173,3 +173,19 @@ def expand_per_player(values: Sequence[float], game: Game, like: torch.Tensor) -
             for v, size in zip(values, game.sizes)
         ]
     )
+
+
+def alternating_plan(
+    game: Game, order: Sequence[int] | None, repeats: int | Sequence[int]
+) -> tuple[list[int], tuple[int, ...]]:
+    """The sequence of players moved in one alternating update, and steps per player."""
+    count = len(game.sizes)
+    order = tuple(range(count))[::-1] if order is None else tuple(order)
+    if sorted(order) != list(range(count)):
+        raise ValueError(
+            f"order: expected a permutation of the players 0..{count - 1}, got {order}"
+        )
+    steps = per_player(repeats, count, "repeats", low=1)
+    if any(r != int(r) for r in steps):
+        raise ValueError(f"repeats: expected whole numbers of steps, got {steps}")
+    return [i for i in order for _ in range(int(steps[i]))], tuple(int(r) for r in steps)

@@ -140,7 +140,8 @@ def closed_form_operator(
     :math:`I - \begin{pmatrix} M_x^{-1} & 0 \\ 0 & M_y^{-1}\end{pmatrix} D\begin{pmatrix} I & -\eta_y J_{xy} \\ -\eta_x J_{yx} & I\end{pmatrix}J`.
     Used by the tests against :func:`linearize`, an independent channel.
     """
-    from . import rules as R
+    from .first_order import Extragradient, Momentum, OptimisticGD, ProximalPoint, SimultaneousGD
+    from .jacobian_rules import CGD, Consensus
 
     params = tuple(
         p.detach().to(torch.float64) for p in validate_params(game, fixed_point, name="fixed_point")
@@ -150,26 +151,26 @@ def closed_form_operator(
     eye = torch.eye(n, dtype=torch.float64)
     etas = rule.step_sizes(game, count)
     D = torch.diag(expand_per_player(etas, game, J[0]))
-    if isinstance(rule, R.SimultaneousGD):
+    if isinstance(rule, SimultaneousGD):
         return eye - D @ J
-    if isinstance(rule, R.Extragradient):
+    if isinstance(rule, Extragradient):
         return eye - D @ J + D @ J @ D @ J
-    if isinstance(rule, R.ProximalPoint):
+    if isinstance(rule, ProximalPoint):
         return torch.linalg.inv(eye + D @ J)
-    if isinstance(rule, R.Consensus):
+    if isinstance(rule, Consensus):
         return eye - D @ (J + rule.gamma * J.T @ J)
-    if isinstance(rule, R.Momentum):
+    if isinstance(rule, Momentum):
         from ._base import per_player
 
         B = torch.diag(
             expand_per_player(per_player(rule.beta, len(game.sizes), "beta"), game, J[0])
         )
         return torch.cat([torch.cat([eye - D @ J, B], 1), torch.cat([-D @ J, B], 1)], 0)
-    if isinstance(rule, R.OptimisticGD):
+    if isinstance(rule, OptimisticGD):
         return torch.cat(
             [torch.cat([eye - 2 * D @ J, D], 1), torch.cat([J, torch.zeros_like(J)], 1)], 0
         )
-    if isinstance(rule, R.CGD):
+    if isinstance(rule, CGD):
         nx = game.sizes[0]
         ex, ey = etas
         Jxy, Jyx = J[:nx, nx:], J[nx:, :nx]
