@@ -7,7 +7,8 @@ Conventions: params are a tuple with one flat 1-D tensor per player; every playe
 minimises its own loss; ``xi = (d l_i / d theta_i)_i`` and ``J = d xi / d theta``.
 """
 
-from ._autodiff import (
+from ._protocol import Game, Params, as_params, random_params, validate_params
+from .autodiff import (
     BlockJacobian,
     JacobianOperator,
     field_function,
@@ -18,7 +19,6 @@ from ._autodiff import (
     vector_field,
     vjp,
 )
-from ._protocol import Game, Params, as_params, random_params, validate_params
 from .checks import check_game
 from .dirac import DiracGAN
 from .function_space import (

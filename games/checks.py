@@ -12,7 +12,8 @@ from collections.abc import Sequence
 
 import torch
 
-from ._autodiff import (
+from ._protocol import Game, random_params, validate_params
+from .autodiff import (
     JacobianOperator,
     _custom_gradients,
     flatten_params,
@@ -22,7 +23,6 @@ from ._autodiff import (
     vector_field,
     vjp,
 )
-from ._protocol import Game, random_params, validate_params
 
 __all__ = ["check_game"]
 

@@ -26,8 +26,8 @@ import sympy as sp
 import torch
 
 from ._protocol import Params
-from ._validation import as_nonnegative, as_positive_int, choice
 from .symbolic import SymbolicGame, exact
+from .validation import as_nonnegative, as_positive_int, choice
 
 __all__ = [
     "FunctionSpaceGAN",

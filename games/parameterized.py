@@ -36,10 +36,10 @@ from typing import Any
 
 import torch
 
-from ._autodiff import _grad_of, _values_only
 from ._protocol import Params
-from ._validation import as_nonnegative, as_positive_int, choice
+from .autodiff import _grad_of, _values_only
 from .modules import FlatModule
+from .validation import as_nonnegative, as_positive_int, choice
 
 __all__ = ["ParameterizedGAN"]
 

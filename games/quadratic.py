@@ -13,8 +13,8 @@ import sympy as sp
 import torch
 
 from ._protocol import Params
-from ._validation import as_matrix, as_vector
 from .symbolic import SymbolicGame, exact, exact_matrix
+from .validation import as_matrix, as_vector
 
 __all__ = ["Bilinear", "Quadratic"]
 

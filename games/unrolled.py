@@ -42,9 +42,9 @@ from typing import Any
 import torch
 from torch._C._functorch import peek_interpreter_stack
 
-from ._autodiff import _checked_losses, _grad_of, _resolve_player, _values_only
 from ._protocol import Game, Params
-from ._validation import as_nonnegative, choice
+from .autodiff import _checked_losses, _grad_of, _resolve_player, _values_only
+from .validation import as_nonnegative, choice
 
 __all__ = ["FirstOrderUnrolledGame", "UnrolledGame", "unrolled"]
 

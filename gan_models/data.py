@@ -25,7 +25,7 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
-from games._validation import as_matrix, as_positive_int, choice
+from games.validation import as_matrix, as_positive_int, choice
 
 __all__ = [
     "GaussianMixture",

@@ -28,7 +28,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from games._validation import as_nonnegative, as_positive_int, choice
+from games.validation import as_nonnegative, as_positive_int, choice
 
 from .data import GeneratorLike, _as_device, _as_float_dtype, _as_generator
 

@@ -20,7 +20,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from games._validation import as_positive_int
+from games.validation import as_positive_int
 
 __all__ = ["MixtureGenerator", "ReplayBuffer", "Substitution"]
 

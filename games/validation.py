@@ -1,4 +1,10 @@
-"""Argument checks shared by the game constructors."""
+"""Argument checks shared by the game constructors and the packages above ``games``.
+
+Each helper returns the checked value in canonical form (a float64 CPU tensor, a float,
+an int, a normalised option) or raises a ``TypeError``/``ValueError`` whose message
+starts with the argument's name.  Import them from this module (``from games.validation
+import as_positive_int``); they are not part of the ``games`` namespace itself.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +12,8 @@ import math
 
 import numpy as np
 import torch
+
+__all__ = ["as_matrix", "as_nonnegative", "as_positive_int", "as_vector", "choice"]
 
 
 def _float64(value: object, name: str, expected: str) -> torch.Tensor:
