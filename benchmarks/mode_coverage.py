@@ -1,19 +1,27 @@
-"""The mode-coverage benchmark (VEEGAN / PacGAN protocol) on the ring and the grid.
+"""The mode-coverage benchmark on the ring and the grid, with honest tuning.
 
-For each data set, configuration and seed: train with gan_models.Trainer, then measure
-on 2,500 samples: modes covered, high-quality % (within 3 std of the nearest mode) and
-the reverse KL of the mode histogram to the uniform one (analyses.mode_coverage).
-Prints mean +- standard error over seeds, next to the published numbers
-(shared/THEORY.md), and writes results/plots into docs/.
+Rows, per data set (the shipped configurations ``gan_models/configs/*.toml`` are the
+unrolled-GAN paper's 2-D experiment, Metz et al. 2017):
 
-The runs go through ``analyses.sweep``: each finished run is appended to the JSONL
-results file (the sweep format), so running the script again only trains the missing
-(data set, configuration, seed) runs; ``--workers N`` runs N at once in a process pool
-and ``--scheduler ADDRESS`` on a Dask cluster, with the same results file.
+- ``plain GAN`` and ``unrolled K=1/5/10`` (ring; grid: plain and K=10): the paper's
+  settings as shipped, 25,000 steps each, not tuned here (``tuning_seeds`` empty);
+- ``best single generator``: any remedy except a mixture of generators; the candidates
+  below are trained on the tuning seeds 100 and 101, the winner (highest mean of
+  robust modes + high-quality % / 100 at the last evaluation over the tuning seeds) is
+  then trained on the reported seeds 0-4, which never take part in the choice;
+- ``mixture of generators (knows the number of modes)``: as many generators as modes,
+  chosen the same way.
 
-    python benchmarks/mode_coverage.py                 # full (long: hours on 2 cores)
-    python benchmarks/mode_coverage.py --quick         # 2 seeds, few steps (smoke test)
-    python benchmarks/mode_coverage.py --configs plain best --datasets ring
+Every run evaluates 2,500 samples every 500 steps (``analyses.mode_coverage``) and its
+row in ``docs/mode_coverage/results.jsonl`` (the ``analyses.sweep`` format: an
+interrupted benchmark resumes with the missing runs) records every evaluation, the git
+commit, torch version, thread count and the full resolved configuration; replicate 0
+also keeps 500 of its samples at every evaluation for the figures.
+
+    python benchmarks/mode_coverage.py                 # everything (about 20 CPU-hours)
+    python benchmarks/mode_coverage.py --datasets ring --rows plain "unrolled K=10"
+    python benchmarks/mode_coverage.py --report-only   # summary.json, table, figures
+    python benchmarks/mode_coverage.py --quick         # a smoke test in a scratch folder
 """
 
 from __future__ import annotations
@@ -22,404 +30,604 @@ import argparse
 import functools
 import io
 import json
+import math
+import platform
+import subprocess
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from analyses import ModeCoverage, format_table, mode_coverage, sweep  # noqa: E402
-from gan_models import TrainConfig, Trainer, build_data  # noqa: E402
+from analyses import (  # noqa: E402
+    ModeCoverage,
+    collapse_statistics,
+    gaussian_high_quality_rate,
+    mode_coverage,
+    summarize,
+    sweep,
+)
+from gan_models import TrainConfig, Trainer, build_data, load_config  # noqa: E402
 
+SWEEP_NAME = "benchmarks.mode_coverage.run_point"
+TUNING_SEEDS = (100, 101)
+REPORTED_SEEDS = (0, 1, 2, 3, 4)
+SNAPSHOT = 500  # samples kept per evaluation of replicate 0 (for the figures)
+
+# Published rows (modes covered / high-quality %): VEEGAN (Srivastava et al. 2017,
+# table 1: 2-D ring and grid) and PacGAN (Lin et al. 2018, table 1 / table 2).
 PUBLISHED = {
     "ring": [
-        ("GAN (VEEGAN paper)", 1, 99.3),
-        ("Unrolled GAN (VEEGAN paper)", 7.6, 35.6),
-        ("VEEGAN", 8, 52.9),
+        ("GAN (VEEGAN paper, table 1)", 1, 99.3),
+        ("Unrolled GAN (VEEGAN paper, table 1)", 7.6, 35.6),
+        ("VEEGAN (VEEGAN paper, table 1)", 8, 52.9),
         ("GAN (PacGAN paper)", 6.3, 98.2),
-        ("PacGAN2", 7.9, 95.6),
+        ("PacGAN2 (PacGAN paper)", 7.9, 95.6),
     ],
     "grid": [
-        ("GAN (VEEGAN paper)", 3.3, 0.5),
-        ("Unrolled GAN (VEEGAN paper)", 23.6, 16),
-        ("VEEGAN", 24.6, 40),
+        ("GAN (VEEGAN paper, table 1)", 3.3, 0.5),
+        ("Unrolled GAN (VEEGAN paper, table 1)", 23.6, 16),
+        ("VEEGAN (VEEGAN paper, table 1)", 24.6, 40),
         ("GAN (PacGAN paper)", 17.3, 94.8),
-        ("PacGAN4", 24.8, 93.6),
+        ("PacGAN4 (PacGAN paper)", 24.8, 93.6),
     ],
 }
 
-BASE: dict[str, Any] = {
-    "batch_size": 256,
-    "latent_dim": 64,
-    "eval_samples": 2500,
-    "generator": {"width": 128, "depth": 2},
-    "discriminator": {"width": 128, "depth": 2},
-    "optimizer": {"rule": "adam", "lr": 1e-4, "betas": [0.5, 0.999]},
+
+def _paper(dataset: str, unroll: int) -> dict[str, Any]:
+    name = f"{'unrolled' if unroll else 'plain'}_{dataset}"
+    mapping = load_config(name).to_dict()
+    if unroll:
+        mapping["unroll"]["steps"] = unroll
+    return mapping
+
+
+def _with(mapping: dict[str, Any], **sections: dict[str, Any]) -> dict[str, Any]:
+    """A copy of ``mapping`` with ``section={key: value}`` entries changed."""
+    out = json.loads(json.dumps(mapping))
+    for section, changes in sections.items():
+        if isinstance(changes, dict):
+            out[section].update(changes)
+        else:
+            out[section] = changes
+    return out
+
+
+def single_candidates(dataset: str) -> dict[str, dict[str, Any]]:
+    """Candidates for the best single generator: the paper's plain GAN plus PacGAN
+    packing (2 on the ring, 4 on the grid, as the PacGAN paper's best rows), R1 on the
+    real data (Mescheder et al. 2018) and a linear learning-rate decay to 2 %."""
+    base = _paper(dataset, 0)
+    pack = 2 if dataset == "ring" else 4
+    decay = {"final_lr": 0.02}
+    return {
+        f"pack{pack}": _with(base, discriminator={"pack": pack}),
+        f"pack{pack}+decay": _with(base, discriminator={"pack": pack}, optimizer=decay),
+        "r1(0.01)+decay": _with(base, game={"regularizer": "r1", "gamma": 0.01}, optimizer=decay),
+        "r1(0.1)+decay": _with(base, game={"regularizer": "r1", "gamma": 0.1}, optimizer=decay),
+        f"pack{pack}+r1(0.01)+decay": _with(
+            base,
+            discriminator={"pack": pack},
+            game={"regularizer": "r1", "gamma": 0.01},
+            optimizer=decay,
+        ),
+        f"pack{pack}+r1(0.1)+decay": _with(
+            base,
+            discriminator={"pack": pack},
+            game={"regularizer": "r1", "gamma": 0.1},
+            optimizer=decay,
+        ),
+    }
+
+
+def mixture_candidates(dataset: str) -> dict[str, dict[str, Any]]:
+    """Candidates for the mixture of generators (one small generator per mode): the
+    configuration found in an earlier round (on seed 0, which is why it is chosen again
+    here on the tuning seeds) with R1 gamma 0.01 or 0.1; 15,000 steps."""
+    modes = 8 if dataset == "ring" else 25
+    base = _with(
+        _paper(dataset, 0),
+        generator={"width": 64, "components": modes},
+        discriminator={"width": 128 if dataset == "ring" else 256},
+        optimizer={
+            "lr": [2e-4, 2e-4] if dataset == "ring" else [2e-4, 4e-4],
+            "final_lr": 0.02,
+        },
+    )
+    base.update(steps=15_000, batch_size=256, latent_dim=64 if dataset == "ring" else 8)
+    return {
+        f"mixture+r1({g})+decay": _with(base, game={"regularizer": "r1", "gamma": g})
+        for g in (0.01, 0.1)
+    }
+
+
+FAMILIES = {
+    "best single generator": single_candidates,
+    "mixture of generators (knows the number of modes)": mixture_candidates,
 }
 
 
-STEPS = {"plain GAN": 10_000, "unrolled": 2_000, "best": 15_000}
-
-
-def configurations(dataset: str, steps: int | None) -> dict[str, dict[str, Any]]:
-    """The compared configurations, in run order: the plain GAN, the best remedy
-    configuration, unrolled GANs with K = 1, 5, 10 (``steps`` overrides their lengths)."""
-    modes = 8 if dataset == "ring" else 25
-
-    def length(kind: str) -> int:
-        return steps if steps is not None else STEPS[kind]
-
-    plain = {**BASE, "steps": length("plain GAN")}
-    best = {
-        **BASE,
-        "steps": length("best"),
-        # a mixture of as many small generators as there are modes, R1 on real data, and
-        # a learning rate decaying linearly to 2 % (found on seed 0 of each data set; on
-        # the grid a small latent space (8) and a wider, faster discriminator were needed
-        # for >= 90 % high quality: 59 % with latent 64 and D width 128)
-        "optimizer": {
-            "rule": "adam",
-            "lr": 2e-4 if dataset == "ring" else [2e-4, 4e-4],
-            "betas": [0.5, 0.999],
-            "final_lr": 0.02,
-        },
-        "latent_dim": 64 if dataset == "ring" else 8,
-        "generator": {"width": 64, "depth": 2, "components": modes},
-        "discriminator": {"width": 128 if dataset == "ring" else 256, "depth": 2},
-        "game": {"regularizer": "r1", "gamma": 0.01},
+def fixed_rows(dataset: str) -> dict[str, dict[str, Any]]:
+    """The rows run at the paper's settings, untuned."""
+    depths = (1, 5, 10) if dataset == "ring" else (10,)
+    return {"plain GAN": _paper(dataset, 0)} | {
+        f"unrolled K={k}": _paper(dataset, k) for k in depths
     }
-    unrolled = {
-        f"unrolled K={k}": {
-            **BASE,
-            "steps": length("unrolled"),
-            "unroll": {"steps": k, "lr": 1e-4, "inner": "adam"},
-        }
-        for k in (1, 5, 10)
-    }
-    configs = {"plain GAN": plain, "best: mixture of generators + R1": best, **unrolled}
-    if dataset == "grid":
-        # seed 2 of the grid's best configuration destabilised late (a component
-        # stretched across two modes after step 10,500): a 10x stronger R1 penalty
-        configs["mixture of generators + R1 (gamma 0.1)"] = {
-            **best,
-            "game": {"regularizer": "r1", "gamma": 0.1},
-        }
-    return configs
 
 
-def data_config(dataset: str) -> dict[str, Any]:
-    return {"name": dataset, "options": {}}
+def mapping_of(dataset: str, config: str) -> dict[str, Any]:
+    """The configuration mapping of a row or a candidate (``family/candidate``)."""
+    if "/" in config:
+        family, candidate = config.split("/", 1)
+        return FAMILIES[family](dataset)[candidate]
+    return fixed_rows(dataset)[config]
 
 
-def run_one(
-    dataset: str, name: str, mapping: dict[str, Any], seed: int, out: Path, threads: int
+# -- one run -------------------------------------------------------------------------------
+
+
+def _commit() -> str:
+    try:
+        head = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return head + ("-dirty" if dirty else "")
+
+
+def run_point(
+    dataset: str,
+    config: str,
+    replicate: int,
+    steps: int,
+    seed: int,
+    *,
+    out: str,
+    threads: int,
 ) -> dict[str, Any]:
+    """Train ``config`` on ``dataset`` with trainer seed ``replicate`` (the sweep's derived
+    ``seed`` is recorded by the sweep, not used: tables report "seeds 0-4")."""
     torch.set_num_threads(threads)
-    cfg = TrainConfig.from_dict(
-        {
-            **mapping,
-            "seed": seed,
-            "data": data_config(dataset),
-            "eval_every": max(1, mapping["steps"] // 10),
-            "checkpoint_every": max(1, mapping["steps"] // 4),
-            "log_every": max(1, mapping["steps"] // 20),
-        }
-    )
+    mapping = _with(mapping_of(dataset, config), steps=steps)
+    mapping.update(seed=replicate, steps=steps, device="cpu")
+    mapping["eval_every"] = min(mapping["eval_every"], max(1, steps // 10))
+    mapping["checkpoint_every"] = min(mapping["checkpoint_every"], max(1, steps // 4))
+    cfg = TrainConfig.from_dict(mapping)
     data = build_data(cfg)
+    modes, std = data.modes, data.std
 
     def evaluate(samples: torch.Tensor) -> dict[str, Any]:
-        return mode_coverage(samples, data.modes, data.std).as_dict()
+        record = mode_coverage(samples, modes, std).as_dict()
+        if replicate == 0:
+            kept = samples[:SNAPSHOT].double().numpy().round(3)
+            record["samples"] = kept.tolist()
+        return record
 
-    folder = out / "runs" / dataset / name.replace(" ", "_").replace(":", "") / f"seed{seed}"
+    folder = Path(out) / "runs" / dataset / _slug(config) / f"seed{replicate}"
     trainer = Trainer.from_config(
         cfg, out_dir=folder, evaluate=evaluate, progress=False, stream=io.StringIO()
     )
     started = time.perf_counter()
     result = trainer.train()
-    final = result.history[-1]
+    keys = ("step", "samples", *ModeCoverage.__dataclass_fields__, "high_quality_percent")
+    evaluations = [{k: h[k] for k in h if k in keys} for h in result.history]
     return {
         "dataset": dataset,
-        "config": name,
-        "seed": seed,
+        "config": config,
+        "seed": replicate,
         "steps": result.step,
         "seconds": time.perf_counter() - started,
         "steps_per_second": result.steps_per_second,
-        "modes_covered": final["modes_covered"],
-        "high_quality_percent": final["high_quality_percent"],
-        "reverse_kl": final["reverse_kl"],
-        "counts": final["counts"],
-        "coverage_over_time": [
-            [h["step"], h["modes_covered"], h["high_quality_percent"], h.get("dominant_mode")]
-            for h in result.history
-        ],
+        "commit": _commit(),
+        "torch": torch.__version__,
+        "python": platform.python_version(),
+        "threads": torch.get_num_threads(),
+        "device": str(trainer.device),
+        "resolved_config": cfg.to_dict(),
+        "final": {k: v for k, v in evaluations[-1].items() if k != "samples"},
+        "evaluations": evaluations,
     }
 
 
-def as_coverage(row: dict[str, Any]) -> ModeCoverage:
-    """Rebuild a ModeCoverage from a stored row (for the summary table)."""
-    counts = row["counts"]
-    n = 2500
-    import numpy as np
-
-    counts_np = np.asarray(counts, dtype=int)
-    kl = row["reverse_kl"]
-    return ModeCoverage(
-        modes_covered=int(row["modes_covered"]),
-        n_modes=len(counts),
-        n_samples=n,
-        high_quality=float(row["high_quality_percent"]) / 100,
-        counts=counts_np,
-        nearest=np.zeros(0, dtype=int),
-        reverse_kl=float("inf") if kl in (None, "inf") else float(kl),
-        dominant_mode=int(counts_np.argmax()) if counts_np.sum() else None,
-    )
+def _slug(name: str) -> str:
+    return "".join(c if c.isalnum() or c in "+-.=" else "_" for c in name)
 
 
-def plots(dataset: str, done: dict[tuple[str, str, int], dict[str, Any]], out: Path) -> None:
-    """Final samples (seed 0) of every configuration, coverage over time and the plain
-    GAN's mode-hopping graph, as PNG files in ``out``."""
+# -- the plan: points in priority order, winners once their tuning is complete --------------
+
+
+def _finished(results_file: Path) -> dict[tuple[str, str, int], dict[str, Any]]:
+    if not results_file.is_file():
+        return {}
+    done = {}
+    for line in results_file.read_text().splitlines()[1:]:
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError:
+            continue  # a torn last line (the sweep repairs it)
+        if record.get("status") == "ok":
+            row = record["result"]
+            done[(row["dataset"], row["config"], int(row["seed"]))] = row
+    return done
+
+
+def _score(row: dict[str, Any]) -> float:
+    final = row["final"]
+    return float(final["modes_robust"]) + float(final["high_quality_percent"]) / 100.0
+
+
+def winner(
+    dataset: str, family: str, done: dict[tuple[str, str, int], dict[str, Any]]
+) -> str | None:
+    """The family's candidate with the highest mean score on the tuning seeds, once every
+    candidate has finished on every tuning seed (None before)."""
+    scores = {}
+    for candidate in FAMILIES[family](dataset):
+        name = f"{family}/{candidate}"
+        rows = [done.get((dataset, name, s)) for s in TUNING_SEEDS]
+        if any(r is None for r in rows):
+            return None
+        scores[name] = float(np.mean([_score(r) for r in rows if r is not None]))
+    return max(scores, key=lambda k: scores[k])
+
+
+def plan(
+    datasets: list[str], rows: list[str] | None, done: dict[tuple[str, str, int], dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """The sweep points in run order: on each data set the plain GAN, the single-generator
+    tuning and its winner, unrolled K=10, K=1, K=5, then the mixture."""
+    order = ["plain GAN", "best single generator", "unrolled K=10", "unrolled K=1"]
+    order += ["unrolled K=5", "mixture of generators (knows the number of modes)"]
+    points = []
+
+    def add(dataset: str, config: str, seeds: tuple[int, ...]) -> None:
+        steps = int(mapping_of(dataset, config)["steps"])
+        for s in seeds:
+            points.append({"dataset": dataset, "config": config, "replicate": s, "steps": steps})
+
+    for dataset in datasets:
+        fixed = fixed_rows(dataset)
+        for row in order:
+            if rows and not any(row.startswith(r) for r in rows):
+                continue
+            if row in fixed:
+                add(dataset, row, REPORTED_SEEDS)
+            elif row in FAMILIES:
+                for candidate in FAMILIES[row](dataset):
+                    add(dataset, f"{row}/{candidate}", TUNING_SEEDS)
+                best = winner(dataset, row, done)
+                if best is not None:
+                    add(dataset, best, REPORTED_SEEDS)
+    return points
+
+
+# -- the summary, the table and the figures ---------------------------------------------------
+
+
+def summary_rows(done: dict[tuple[str, str, int], dict[str, Any]]) -> list[dict[str, Any]]:
+    """One row per (data set, reported configuration) with at least one reported seed."""
+    rows = []
+    for dataset in ("ring", "grid"):
+        labels: dict[str, str] = {name: name for name in fixed_rows(dataset)}
+        for family in FAMILIES:
+            best = winner(dataset, family, done)
+            if best is not None:
+                labels[best] = family
+        for config, label in labels.items():
+            runs = [
+                done[(dataset, config, s)] for s in REPORTED_SEEDS if (dataset, config, s) in done
+            ]
+            if not runs:
+                continue
+            finals = [ModeCoverage.from_dict(r["final"]) for r in runs]
+            stats = [
+                collapse_statistics(
+                    [e["step"] for e in r["evaluations"]],
+                    [ModeCoverage.from_dict(e) for e in r["evaluations"]],
+                )
+                for r in runs
+            ]
+            summary = summarize(finals)
+            resolved = runs[0]["resolved_config"]
+            hq = [
+                s["concentrated_hq_median"]
+                for s in stats
+                if s["concentrated_hq_median"] is not None
+            ]
+            rows.append(
+                {
+                    "dataset": dataset,
+                    "config": label,
+                    "candidate": config if "/" in config else None,
+                    "generators": resolved["generator"]["components"],
+                    "unroll": resolved["unroll"]["steps"],
+                    "steps": runs[0]["steps"],
+                    "seeds": [r["seed"] for r in runs],
+                    "tuning_seeds": list(TUNING_SEEDS) if "/" in config else [],
+                    "modes": summary["modes_covered"]["mean"],
+                    "modes_se": summary["modes_covered"]["se"],
+                    "modes_robust": summary["modes_robust"]["mean"],
+                    "hq_percent": summary["high_quality_percent"]["mean"],
+                    "hq_percent_se": summary["high_quality_percent"]["se"],
+                    "data_hq_percent": 100 * gaussian_high_quality_rate(2),
+                    "reverse_kl": _finite_or_none(summary["reverse_kl"]["mean"]),
+                    "distinct_dominant_modes": float(
+                        np.mean([s["distinct_dominant_modes"] for s in stats])
+                    ),
+                    "dominant_share_median": float(
+                        np.median([s["dominant_share_median"] for s in stats])
+                    ),
+                    "concentrated_hq_median": float(np.median(hq)) if hq else None,
+                    "concentrated_evaluations": [
+                        [s["n_concentrated"], s["n_evaluations"]] for s in stats
+                    ],
+                    "commit": sorted({r["commit"] for r in runs}),
+                    "torch": sorted({r["torch"] for r in runs}),
+                    "threads": sorted({r["threads"] for r in runs}),
+                    "minutes_per_run": float(np.mean([r["seconds"] for r in runs]) / 60),
+                }
+            )
+    return rows
+
+
+def _finite_or_none(value: float) -> float | None:
+    return value if math.isfinite(value) else None
+
+
+def _fmt(value: float | None, se: float | None = None, digits: int = 2) -> str:
+    if value is None:
+        return "–"
+    text = f"{value:.{digits}f}"
+    return text if se is None else f"{text} ± {se:.{digits}f}"
+
+
+def table(rows: list[dict[str, Any]]) -> str:
+    """The markdown table of summary.json (means over the reported seeds)."""
+    lines = []
+    for dataset in ("ring", "grid"):
+        chosen = [r for r in rows if r["dataset"] == dataset]
+        if not chosen:
+            continue
+        lines += [
+            f"**{dataset}** (data: {chosen[0]['data_hq_percent']:.1f} % of its own samples "
+            "are high quality)",
+            "",
+            "| configuration | steps | seeds | modes | modes (≥ 1 %) | high-quality % | "
+            "reverse KL | distinct dominant modes | median dominant share | "
+            "concentrated evaluations | median HQ % when concentrated |",
+            "|---|---|---|---|---|---|---|---|---|---|---|",
+        ]
+        for r in chosen:
+            label = r["config"] + (
+                f" ({r['candidate'].split('/', 1)[1]})" if r["candidate"] else ""
+            )
+            conc = sum(c for c, _ in r["concentrated_evaluations"])
+            total = sum(n for _, n in r["concentrated_evaluations"])
+            lines.append(
+                f"| {label} | {r['steps']:,} | {len(r['seeds'])} | "
+                f"{_fmt(r['modes'], r['modes_se'])} | {_fmt(r['modes_robust'])} | "
+                f"{_fmt(r['hq_percent'], r['hq_percent_se'], 1)} | {_fmt(r['reverse_kl'], None, 3)} | "
+                f"{_fmt(r['distinct_dominant_modes'], None, 1)} | "
+                f"{_fmt(r['dominant_share_median'])} | {conc}/{total} | "
+                f"{_fmt(r['concentrated_hq_median'], None, 1)} |"
+            )
+        lines += ["", "Published (modes / high-quality %):", ""]
+        lines += [f"- {label}: {m} / {hq}" for label, m, hq in PUBLISHED[dataset]]
+        lines.append("")
+    return "\n".join(lines)
+
+
+def figures(
+    done: dict[tuple[str, str, int], dict[str, Any]], rows: list[dict[str, Any]], out: Path
+) -> list[str]:
+    """Final samples of replicate 0 per row, the plain GAN's samples along training,
+    coverage over training and the concentrated-only hopping graph; PNG files in ``out``."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from analyses import (
-        CoverageDisplay,
-        ModeHoppingGraphDisplay,
-        SamplesDisplay,
-    )
-    from gan_models import load_checkpoint
+    from analyses import CoverageDisplay, ModeHoppingGraphDisplay, SamplesDisplay, dominant_modes
 
-    data = build_data(TrainConfig.from_dict({"data": data_config(dataset)}))
-    names = sorted({name for (d, name, _) in done if d == dataset})
-    if not names:
-        return
-    fig, axes = plt.subplots(1, len(names), figsize=(4 * len(names), 4), squeeze=False)
-    for ax, name in zip(axes[0], names):
-        folder = out / "runs" / dataset / name.replace(" ", "_").replace(":", "") / "seed0"
-        snapshots = sorted((folder / "samples").glob("step_*.pt"))
-        if not snapshots:
+    written = []
+    for dataset in ("ring", "grid"):
+        chosen = [r for r in rows if r["dataset"] == dataset]
+        if not chosen:
             continue
-        samples = load_checkpoint(snapshots[-1])["samples"]
-        SamplesDisplay.from_samples(samples, data.modes, data.std, title=name).plot(ax=ax)
-    fig.tight_layout()
-    fig.savefig(out / f"{dataset}_samples.png", dpi=80)
-    plt.close(fig)
-
-    fig, axes = plt.subplots(1, len(names), figsize=(4.5 * len(names), 3.5), squeeze=False)
-    for ax, name in zip(axes[0], names):
-        row = done.get((dataset, name, 0))
-        if row is None:
+        keyed = [(r, done.get((dataset, r["candidate"] or r["config"], 0))) for r in chosen]
+        keyed = [(r, run) for r, run in keyed if run is not None]
+        if not keyed:
             continue
-        history = row["coverage_over_time"]
-        coverages = [
-            as_coverage(
-                {
-                    "counts": _counts(h, data.n_modes),
-                    "modes_covered": h[1],
-                    "high_quality_percent": h[2],
-                    "reverse_kl": None,
-                }
+        data = build_data(TrainConfig.from_dict({"data": keyed[0][1]["resolved_config"]["data"]}))
+        modes = data.modes.numpy()
+        lim = float(np.abs(modes).max()) * 1.5
+        fig, axes = plt.subplots(1, len(keyed), figsize=(3.6 * len(keyed), 3.8), squeeze=False)
+        for ax, (r, run) in zip(axes[0], keyed):
+            last = run["evaluations"][-1]
+            display = SamplesDisplay.from_samples(np.asarray(last["samples"]), modes, data.std)
+            display.plot(ax=ax)
+            _square(ax, lim)
+            ax.set_title(
+                f"{r['config'][:28]}\nseed 0, step {last['step']:,}: {last['modes_covered']} modes, "
+                f"{last['high_quality_percent']:.0f} % HQ",
+                fontsize=8,
             )
-            for h in history
-        ]
-        CoverageDisplay.from_coverages([h[0] for h in history], coverages, title=name).plot(ax=ax)
-    fig.tight_layout()
-    fig.savefig(out / f"{dataset}_coverage.png", dpi=80)
-    plt.close(fig)
-
-    row = done.get((dataset, "plain GAN", 0))
-    if row is not None:
-        dominant = [h[3] for h in row["coverage_over_time"]]
-        fig, ax = plt.subplots(figsize=(7, 6.5))
-        ModeHoppingGraphDisplay.from_dominant_modes(
-            dominant, data.modes.numpy(), title=f"plain GAN, {dataset}"
-        ).plot(ax=ax)
+            ax.get_legend().remove()
         fig.tight_layout()
-        fig.savefig(out / f"{dataset}_hopping.png", dpi=80)
+        fig.savefig(out / f"{dataset}_samples.png", dpi=80)
         plt.close(fig)
+        written.append(f"{dataset}_samples.png")
+
+        plain = done.get((dataset, "plain GAN", 0))
+        if plain is not None:
+            evals = plain["evaluations"]
+            picks = [evals[i] for i in np.linspace(len(evals) // 10, len(evals) - 1, 6).astype(int)]
+            fig, axes = plt.subplots(1, 6, figsize=(19, 3.6))
+            for ax, e in zip(axes, picks):
+                cov = ModeCoverage.from_dict(e)
+                SamplesDisplay.from_samples(np.asarray(e["samples"]), modes, data.std).plot(ax=ax)
+                _square(ax, lim)
+                ax.get_legend().remove()
+                where = f"mode {cov.dominant_mode}" if cov.concentrated else "not concentrated"
+                ax.set_title(
+                    f"step {e['step']:,}: {100 * cov.dominant_share:.0f} % of all samples\n"
+                    f"nearest one mode ({where}); {cov.high_quality_percent:.0f} % HQ",
+                    fontsize=8,
+                )
+            fig.suptitle(f"plain GAN on the {dataset}, seed 0, along training")
+            fig.tight_layout()
+            fig.savefig(out / f"{dataset}_plain_along_training.png", dpi=80)
+            plt.close(fig)
+            written.append(f"{dataset}_plain_along_training.png")
+
+            covs = [ModeCoverage.from_dict(e) for e in evals]
+            stats = collapse_statistics([e["step"] for e in evals], covs)
+            fig, ax = plt.subplots(figsize=(6.5, 6))
+            ModeHoppingGraphDisplay.from_dominant_modes(
+                dominant_modes(covs),
+                modes,
+                title=f"plain GAN, {dataset}, seed 0: {stats['n_concentrated']} of "
+                f"{stats['n_evaluations']} evaluations concentrated",
+            ).plot(ax=ax)
+            fig.tight_layout()
+            fig.savefig(out / f"{dataset}_hopping.png", dpi=80)
+            plt.close(fig)
+            written.append(f"{dataset}_hopping.png")
+
+        fig, axes = plt.subplots(1, len(keyed), figsize=(4.4 * len(keyed), 3.4), squeeze=False)
+        for ax, (r, run) in zip(axes[0], keyed):
+            evals = run["evaluations"]
+            CoverageDisplay.from_coverages(
+                [e["step"] for e in evals],
+                [ModeCoverage.from_dict(e) for e in evals],
+                title=f"{r['config'][:30]}, seed 0",
+            ).plot(ax=ax)
+        fig.tight_layout()
+        fig.savefig(out / f"{dataset}_coverage.png", dpi=80)
+        plt.close(fig)
+        written.append(f"{dataset}_coverage.png")
+    return written
 
 
-def _counts(history_row: list[Any], n_modes: int) -> list[int]:
-    counts = [0] * n_modes
-    if history_row[3] is not None:
-        counts[int(history_row[3])] = 1
-    return counts
+def _square(ax: Any, lim: float) -> None:
+    """One axis range for every compared panel: [-lim, lim] on both axes."""
+    ax.set_aspect("equal", adjustable="box")
+    ax.set_xlim(-lim, lim)
+    ax.set_ylim(-lim, lim)
 
 
-SWEEP_NAME = "benchmarks.mode_coverage.run_point"
-
-
-def run_point(
-    dataset: str, config: str, replicate: int, steps: int, seed: int, *, out: str, threads: int
-) -> dict[str, Any]:
-    """One sweep point: train ``config`` on ``dataset`` with trainer seed ``replicate``.
-
-    The trainer is seeded with the replicate number (0, 1, ...), as the tables report
-    "seeds 0..4"; the sweep's derived seed (``seed``) is recorded in the results file
-    but not used, so rows stay comparable with runs made before the sweep existed.
-    """
-    mapping = configurations(dataset, steps)[config]
-    return run_one(dataset, config, mapping, replicate, Path(out), threads)
-
-
-def migrate(results_file: Path) -> None:
-    """Rewrite a results file of the pre-sweep format (one run per line) as a sweep file."""
-    from analyses.sweep import derive_seed
-
-    if not results_file.is_file():
-        return
-    lines = [line for line in results_file.read_text().splitlines() if line.strip()]
-    if not lines or json.loads(lines[0]).get("format") == "gamedyn.sweep":
-        return
-    records = [{"format": "gamedyn.sweep", "version": 1, "function": SWEEP_NAME, "base_seed": 0}]
-    for line in lines:
-        row = json.loads(line)
-        params = {
-            "dataset": row["dataset"],
-            "config": row["config"],
-            "replicate": row["seed"],
-            "steps": row["steps"],
+def report(results_file: Path, out: Path) -> list[dict[str, Any]]:
+    """Write ``summary.json``, ``table.md`` and the figures from the finished runs."""
+    done = _finished(results_file)
+    rows = summary_rows(done)
+    tuning = {
+        f"{dataset}/{family}": {
+            "candidates": list(FAMILIES[family](dataset)),
+            "seeds": list(TUNING_SEEDS),
+            "scores": {
+                name: [
+                    _score(done[(dataset, name, s)])
+                    for s in TUNING_SEEDS
+                    if (dataset, name, s) in done
+                ]
+                for name in (f"{family}/{c}" for c in FAMILIES[family](dataset))
+            },
+            "winner": winner(dataset, family, done),
         }
-        records.append(
-            {
-                "params": params,
-                "seed": 0,
-                "derived_seed": derive_seed(params, 0),
-                "status": "ok",
-                "seconds": row["seconds"],
-                "finished": "",
-                "result": row,
-            }
-        )
-    tmp = results_file.with_suffix(".migrating")
-    tmp.write_text("".join(json.dumps(r) + "\n" for r in records))
-    tmp.replace(results_file)
-    print(f"converted {results_file} to the analyses.sweep format ({len(lines)} runs)")
-
-
-def executor_from(args: argparse.Namespace) -> Any:
-    """None (serial), a process pool (--workers N) or a Dask cluster (--scheduler ADDRESS)."""
-    if args.scheduler:
-        from distributed import Client
-
-        return Client(args.scheduler).get_executor()
-    if args.workers > 1:
-        from concurrent.futures import ProcessPoolExecutor
-
-        return ProcessPoolExecutor(args.workers)
-    return None
+        for dataset in ("ring", "grid")
+        for family in FAMILIES
+    }
+    summary = {
+        "protocol": {
+            "reported_seeds": list(REPORTED_SEEDS),
+            "tuning_seeds": list(TUNING_SEEDS),
+            "criterion": "mean over the tuning seeds of robust modes + high-quality % / 100 "
+            "at the last evaluation",
+            "evaluation": "2,500 samples every 500 steps (eval_every); statistics over training "
+            "skip the first 10 % of steps",
+        },
+        "rows": rows,
+        "tuning": tuning,
+    }
+    (out / "summary.json").write_text(json.dumps(summary, indent=1, allow_nan=False) + "\n")
+    (out / "table.md").write_text(table(rows) + "\n")
+    figures(done, rows, out)
+    return rows
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="2 seeds, 300 steps")
-    parser.add_argument("--steps", type=int, default=None, help="override every run's length")
-    parser.add_argument("--seeds", type=int, default=5)
-    parser.add_argument("--datasets", nargs="+", default=["ring", "grid"])
-    parser.add_argument("--only-seeds", nargs="+", type=int, default=None, help="run these seeds")
-    parser.add_argument("--configs", nargs="+", default=None, help="names or prefixes")
-    parser.add_argument("--threads", type=int, default=2, help="torch threads per run")
-    parser.add_argument("--workers", type=int, default=1, help="runs in parallel (process pool)")
-    parser.add_argument(
-        "--scheduler", default=None, help="a Dask scheduler address: run the points there"
-    )
-    parser.add_argument(
-        "--report-only", action="store_true", help="summarise finished runs, train nothing"
-    )
+    parser.add_argument("--datasets", nargs="+", default=["ring", "grid"], choices=["ring", "grid"])
+    parser.add_argument("--rows", nargs="+", default=None, help="row names or prefixes")
+    parser.add_argument("--threads", type=int, default=1, help="torch threads per run")
+    parser.add_argument("--workers", type=int, default=1, help="runs at once (process pool)")
+    parser.add_argument("--report-only", action="store_true", help="summarise, train nothing")
+    parser.add_argument("--quick", action="store_true", help="smoke test: 60 steps, scratch folder")
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "mode_coverage")
     args = parser.parse_args()
-    steps, seeds = (300, 2) if args.quick else (args.steps, args.seeds)
-    out: Path = args.out if not args.quick else args.out / "quick"
+    out: Path = args.out / "quick" if args.quick else args.out
     out.mkdir(parents=True, exist_ok=True)
     results_file = out / "results.jsonl"
-    migrate(results_file)
-    points = []
-    for dataset in args.datasets:
-        configs = configurations(dataset, steps)
-        if args.configs:
-            configs = {
-                k: v for k, v in configs.items() if any(k.startswith(c) for c in args.configs)
-            }
-        for name, mapping in configs.items():
-            for replicate in range(seeds) if args.only_seeds is None else args.only_seeds:
-                points.append(
-                    {
-                        "dataset": dataset,
-                        "config": name,
-                        "replicate": replicate,
-                        "steps": mapping["steps"],
-                    }
-                )
 
     def progress(done: int, total: int, row: dict[str, Any]) -> None:
         if row["status"] != "ok":
             print(
                 f"{row['dataset']} {row['config']} seed {row['replicate']}: "
-                f"{row.get('error.type')}: {row.get('error.message')}",
+                f"{row.get('error_type')}: {row.get('error_message')}",
                 flush=True,
             )
             return
         print(
-            f"[{done}/{total}] {row['dataset']:5s} {row['config']:32s} seed {row['replicate']}: "
-            f"modes {row['modes_covered']:2d}, hq {row['high_quality_percent']:5.1f}%, "
-            f"KL {row['reverse_kl']:.3f}, {row['seconds']:.0f} s",
+            f"[{done}/{total}] {row['dataset']} {row['config']} seed {row['replicate']}: "
+            f"{row['final.modes_covered']} modes ({row['final.modes_robust']} >= 1 %), "
+            f"{row['final.high_quality_percent']:.1f} % HQ, {row['seconds'] / 60:.1f} min",
             flush=True,
         )
 
     if not args.report_only:
-        executor = executor_from(args)
+        executor = None
+        if args.workers > 1:
+            from concurrent.futures import ProcessPoolExecutor
+
+            executor = ProcessPoolExecutor(args.workers)
         try:
-            result = sweep(
-                functools.partial(run_point, out=str(out), threads=args.threads),
-                points,
-                results=results_file,
-                executor=executor,
-                name=SWEEP_NAME,
-                progress=progress,
-            )
+            while True:  # again when a tuning round completes and its winner becomes known
+                points = plan(args.datasets, args.rows, _finished(results_file))
+                if args.quick:
+                    points = [p | {"steps": 60} for p in points[:3]]
+                before = len(_finished(results_file))
+                sweep(
+                    functools.partial(run_point, out=str(out), threads=args.threads),
+                    points,
+                    results=results_file,
+                    executor=executor,
+                    name=SWEEP_NAME,
+                    progress=progress,
+                )
+                if args.quick or len(_finished(results_file)) == before:
+                    break
+                if plan(args.datasets, args.rows, _finished(results_file)) == points:
+                    break
         finally:
-            if executor is not None and hasattr(executor, "shutdown"):
+            if executor is not None:
                 executor.shutdown()
-        for row in result.errors:
-            print(
-                f"failed: {row['dataset']} {row['config']} seed {row['replicate']}: "
-                f"{row.get('error.type')}: {row.get('error.message')}"
-            )
-    # the finished runs of this grid, as stored (the sweep file's "result" objects)
-    records = (
-        [json.loads(line) for line in results_file.read_text().splitlines()[1:] if line.strip()]
-        if results_file.is_file()
-        else []
-    )
-    wanted = {json.dumps(p, sort_keys=True) for p in points}
-    finished = [
-        r["result"]
-        for r in records
-        if r.get("status") == "ok" and json.dumps(r["params"], sort_keys=True) in wanted
-    ]
-    done = {(row["dataset"], row["config"], row["seed"]): row for row in finished}
-    lengths = {(p["dataset"], p["config"]): p["steps"] for p in points}
-    for dataset in args.datasets:
-        rows: dict[str, list[ModeCoverage]] = {}
-        for (d, name, _), row in sorted(done.items()):
-            if d == dataset:
-                rows.setdefault(name, []).append(as_coverage(row))
-        if not rows:
-            continue
-        print(f"\n### {dataset} (seeds per row as listed; mean ± standard error)\n")
-        for name, results in rows.items():
-            print(f"- {name}: {lengths.get((dataset, name))} steps, {len(results)} seeds")
-        print()
-        print(format_table(rows))
-        print("\npublished (modes / high-quality %):")
-        for label, modes, hq in PUBLISHED[dataset]:
-            print(f"  {label}: {modes} / {hq}")
-        plots(dataset, done, out)
+    rows = report(results_file, out)
+    print(table(rows))
 
 
 if __name__ == "__main__":
