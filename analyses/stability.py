@@ -27,9 +27,11 @@ from games import (
 )
 
 __all__ = [
+    "TOL",
     "Classification",
     "StabilityRegion",
     "UnrollDepthStudy",
+    "analytic_axes",
     "classify",
     "find_fixed_points",
     "max_stable_step",
@@ -38,6 +40,10 @@ __all__ = [
     "two_timescale",
     "unroll_depth",
 ]
+
+TOL = 1e-9
+"""The default tolerance of sign decisions: a real part of an eigenvalue of :math:`J`
+(or a spectral radius minus 1) within ``TOL`` of 0 is marginal, it decides nothing."""
 
 
 def step_size_bounds(eigenvalues: Sequence[complex] | np.ndarray) -> np.ndarray:
@@ -96,7 +102,7 @@ class Classification:
     tol: float
 
 
-def classify(game: Game, point: Sequence[torch.Tensor], *, tol: float = 1e-9) -> Classification:
+def classify(game: Game, point: Sequence[torch.Tensor], *, tol: float = TOL) -> Classification:
     """Classify a (fixed) point from the dense Jacobian and each player's Hessian.
 
     Examples
@@ -236,6 +242,72 @@ def _mapped(rule: str, mu: np.ndarray, eta: np.ndarray) -> np.ndarray:
     else:  # proximal
         ops = 1 / (1 + z)
     return np.abs(ops).max(axis=1)
+
+
+def analytic_axes(
+    rule: str,
+    game: Game,
+    point: Sequence[torch.Tensor],
+    *,
+    ratio: float = 1.0,
+    field_norm: float | None = None,
+) -> tuple[str, str] | None:
+    r"""The axes on which :func:`stability_region`'s eigendecompose-once path is exact.
+
+    :func:`stability_region` with a rule *name* takes the step map to be a function of
+    :math:`J` at ``point`` alone.  That is the rule's linearisation for ``'gd'``
+    anywhere (:math:`I - DJ`), but for ``'extragradient'``, ``'proximal'`` and
+    ``'consensus'`` only at a fixed point or on an affine game: elsewhere their
+    linearisations involve :math:`J` at other points or second derivatives of
+    :math:`\xi`.  :class:`dynamics.ProximalPoint` iterates a fixed-point map on
+    non-affine games, so ``'proximal'`` needs an affine game; ``'consensus'`` has one
+    step size (its axes are ``lr`` and ``gamma``), so it needs ``ratio == 1``.
+
+    Parameters
+    ----------
+    rule : str
+        The rule's name in the eigendecompose-once path
+        (:attr:`dynamics.registry.RuleEntry.analytic`).
+    game, point
+        A two-player game and the point of the linearisation.
+    ratio : float
+        The rule's fixed step-size ratio (discriminator step / generator step).
+    field_norm : float, optional
+        :math:`|\xi|` at ``point`` when already known (else computed).
+
+    Returns
+    -------
+    (str, str) or None
+        ``('lr', 'ratio')`` (``('lr', 'gamma')`` for consensus): any grid over a subset of
+        these axes is exact; ``None``: linearise every grid point instead
+        (:func:`dynamics.linearize`).
+
+    Examples
+    --------
+    >>> from games import DiracGAN
+    >>> game = DiracGAN(regularizer="r1", gamma=1.0)
+    >>> analytic_axes("extragradient", game, game.equilibrium())
+    ('lr', 'ratio')
+    >>> analytic_axes("extragradient", game, (torch.ones(1), torch.ones(1))) is None  # not fixed
+    True
+    """
+    if rule not in _ANALYTIC:
+        raise ValueError(f"rule: expected one of {_ANALYTIC}, got {rule!r}")
+    if len(game.sizes) != 2:
+        return None
+    affine = hasattr(game, "affine_field")
+    if rule != "gd" and not affine:
+        if field_norm is None:
+            field_norm = float(
+                torch.linalg.vector_norm(flatten_params(vector_field(game, point)))
+            )
+        if not field_norm < 1e-12:
+            return None
+    if rule == "proximal" and not affine:
+        return None
+    if rule == "consensus":
+        return ("lr", "gamma") if ratio == 1.0 else None
+    return ("lr", "ratio")
 
 
 def stability_region(

@@ -1,0 +1,7 @@
+"""``python -m analyses.cli``: the ``gamedyn`` command."""
+
+import sys
+
+from . import main
+
+sys.exit(main())

@@ -1,0 +1,261 @@
+"""What ``spectrum`` and ``stability`` analyse: a named game at a point, or a checkpoint.
+
+``GAME|CHECKPOINT`` is a named game (``NAME:key=value,...``, see ``gamedyn games``) at its
+equilibrium or ``--point``, or a checkpoint written by ``gamedyn train``, rebuilt by
+:func:`analyses.checkpoint_game` on a fixed batch (``--batch-size``, ``--batch-seed``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+import games
+
+from .._registry import GAMES, UsageError, build, parse_spec
+from ._common import finite_float, fmt, one_line, positive_int
+
+__all__ = [
+    "TARGET_HELP",
+    "Target",
+    "add_point_arguments",
+    "add_target_argument",
+    "checkpoint_target",
+    "describe_target",
+    "load_target",
+]
+
+TARGET_HELP = (
+    "a named game, NAME or NAME:key=value,... (see 'gamedyn games'), e.g. "
+    "dirac:regularizer=r1,gamma=1; or a checkpoint file or folder written by 'gamedyn train' "
+    "(write ./NAME for a folder named like a game)"
+)
+
+
+@dataclass
+class Target:
+    """A game and a point, with what the output says about them.
+
+    Attributes
+    ----------
+    label : str
+        The game's canonical name or the checkpoint's file.
+    source : {"game", "checkpoint"}
+    game, point
+        What is analysed.
+    where : {"equilibrium", "--point", "checkpoint"}
+        Where the point comes from.
+    details : dict
+        The JSON output's ``game`` or ``checkpoint`` entry.
+    """
+
+    label: str
+    source: str
+    game: Any
+    point: tuple[torch.Tensor, ...]
+    where: str
+    details: dict[str, Any]
+
+    @property
+    def n(self) -> int:
+        """The number of parameters."""
+        return int(sum(self.game.sizes))
+
+    def field_norm(self) -> float:
+        """``|xi|`` at the point."""
+        xi = games.flatten_params(games.vector_field(self.game, self.point))
+        return float(torch.linalg.vector_norm(xi))
+
+    def describe_players(self) -> str:
+        """``G (120), D (115)``."""
+        return ", ".join(f"{p} ({s})" for p, s in zip(self.game.players, self.game.sizes))
+
+
+def add_target_argument(parser: argparse.ArgumentParser) -> None:
+    """The positional ``GAME|CHECKPOINT``."""
+    parser.add_argument("target", metavar="GAME|CHECKPOINT", help=TARGET_HELP)
+
+
+def add_point_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--point`` (named games), ``--batch-size`` and ``--batch-seed`` (checkpoints)."""
+    parser.add_argument(
+        "--point",
+        type=finite_float,
+        nargs="+",
+        default=None,
+        metavar="X",
+        help="named games: the point, all n parameters flat in player order (default: the "
+        "game's equilibrium)",
+    )
+    parser.add_argument(
+        "--batch-size",
+        type=positive_int,
+        default=None,
+        metavar="N",
+        help="checkpoints: size of the fixed batch (default: the training batch size)",
+    )
+    parser.add_argument(
+        "--batch-seed",
+        type=int,
+        default=None,
+        metavar="SEED",
+        help="checkpoints: seed of the fixed batch (default: the run's seed + 1)",
+    )
+
+
+def _is_checkpoint(text: str) -> bool:
+    name = text.partition(":")[0]
+    pathlike = "/" in text or os.sep in text or text.endswith(".pt")
+    if name in GAMES and not pathlike:
+        return False
+    return pathlike or Path(text).exists()
+
+
+def load_target(args: argparse.Namespace) -> Target:
+    """The target named by ``args.target`` (with ``--point``, ``--batch-size``, ``--batch-seed``)."""
+    if _is_checkpoint(args.target):
+        return checkpoint_target(args)
+    name = args.target.partition(":")[0].strip()
+    if name not in GAMES:
+        raise UsageError(
+            f"GAME|CHECKPOINT: unknown game {name!r} and no such checkpoint; expected one of "
+            f"{', '.join(GAMES)} (see 'gamedyn games') or a checkpoint file or folder written "
+            "by 'gamedyn train'"
+        )
+    return _game_target(args)
+
+
+def _game_target(args: argparse.Namespace) -> Target:
+    for option, value in (("--batch-size", args.batch_size), ("--batch-seed", args.batch_seed)):
+        if value is not None:
+            raise UsageError(f"{option}: only for checkpoints (a named game has no minibatch)")
+    spec = parse_spec(args.target, GAMES, "game")
+    game = build(spec.entry, spec.values)
+    n = int(sum(game.sizes))
+    if args.point is not None:
+        if len(args.point) != n:
+            players = ", ".join(f"{p} {s}" for p, s in zip(game.players, game.sizes))
+            raise UsageError(
+                f"--point: expected n = {n} numbers ({players}), got {len(args.point)}"
+            )
+        point = games.unflatten_params(game, torch.tensor(args.point, dtype=torch.float64))
+        where = "--point"
+    else:
+        point = game.equilibrium()
+        if point is None:
+            raise UsageError(
+                f"{spec.text}: the game has no equilibrium (xi = 0 has no solution); give --point"
+            )
+        where = "equilibrium"
+    details = {"name": spec.entry.name, "parameters": spec.values}
+    return Target(spec.text, "game", game, tuple(point), where, details)
+
+
+def checkpoint_target(args: argparse.Namespace) -> Target:
+    """The checkpoint ``args.target``'s GAN on a fixed batch, at its parameters."""
+    from gan_models import ConfigError, TrainConfig, build_game, load_checkpoint
+
+    if args.point is not None:
+        raise UsageError(
+            "--point: only for named games (a checkpoint is analysed at its own parameters)"
+        )
+    path = Path(args.target)
+    label = str(path / "checkpoint.pt" if path.is_dir() else path)
+    try:
+        state = load_checkpoint(args.target)
+    except FileNotFoundError as error:
+        raise UsageError(str(error)) from None
+    except ValueError as error:
+        cause = error.__context__  # torch.load's own error, when the file is unreadable
+        if cause is None:
+            raise UsageError(str(error)) from None
+        first = one_line(cause).split(". ")[0]
+        raise UsageError(
+            f"checkpoint: {label!r} is not a readable checkpoint (corrupt, truncated or not "
+            f"written by gamedyn train; torch.load: {first})"
+        ) from None
+    stored = state.get("config")
+    if not isinstance(stored, str) or not stored:
+        raise UsageError(
+            f"checkpoint: {label!r} holds no training configuration (saved by a Trainer "
+            "without config), so its networks cannot be rebuilt"
+        )
+    try:
+        config = TrainConfig.from_dict(json.loads(stored))
+    except json.JSONDecodeError as error:
+        raise UsageError(
+            f"checkpoint: {label!r}: its stored configuration is not valid JSON ({error})"
+        ) from None
+    except ConfigError as error:
+        raise UsageError(f"checkpoint: {label!r}: its stored configuration: {error}") from None
+    if args.batch_size is not None:
+        try:
+            config = config.replace(batch_size=args.batch_size)
+        except ConfigError as error:
+            raise UsageError(f"--batch-size: {error}") from None
+    try:
+        _, base, _ = build_game(config, device="cpu")
+    except ConfigError as error:
+        raise UsageError(f"checkpoint: {label!r}: its stored configuration: {error}") from None
+    params = state.get("params")
+    if not (
+        isinstance(params, (list, tuple))
+        and len(params) == len(base.sizes)
+        and all(isinstance(p, torch.Tensor) for p in params)
+    ):
+        raise UsageError(
+            f"checkpoint: {label!r}: expected one parameter tensor per player "
+            f"({', '.join(base.players)})"
+        )
+    sizes = [int(p.numel()) for p in params]
+    if sizes != list(base.sizes):
+        raise UsageError(
+            f"checkpoint: {label!r}: parameter sizes {sizes} do not match the networks "
+            f"rebuilt from its configuration {list(base.sizes)}"
+        )
+    batch_seed = base.seed + 1 if args.batch_seed is None else args.batch_seed
+    game = base.at_batch(seed=batch_seed)
+    point = tuple(p.detach().reshape(-1).to(torch.float64) for p in params)
+    details = {
+        "path": label,
+        "step": int(state.get("step", 0)),
+        "loss": config.game.loss,
+        "regularizer": config.game.regularizer,
+        "gamma": config.game.gamma,
+        "unroll_steps": config.unroll.steps,
+        "batch_size": config.batch_size,
+        "batch_seed": batch_seed,
+    }
+    return Target(label, "checkpoint", game, point, "checkpoint", details)
+
+
+def describe_target(target: Target, field_norm: float) -> list[str]:
+    """The lines that open ``spectrum``'s and ``stability``'s output."""
+    if target.source == "game":
+        lines = [f"game        {target.label}: {GAMES[target.details['name']].summary}"]
+    else:
+        d = target.details
+        lines = [
+            f"checkpoint  {target.label} (step {d['step']}; loss {d['loss']}, "
+            f"regularizer {d['regularizer']})",
+            f"game        the ParameterizedGAN rebuilt from its configuration, fixed batch of "
+            f"{d['batch_size']} drawn with seed {d['batch_seed']}",
+        ]
+        if d["unroll_steps"]:
+            lines.append(
+                f"note        trained unrolled (K = {d['unroll_steps']}); this is the base GAN"
+            )
+    lines.append(f"players     {target.describe_players()}; n = {target.n}")
+    where = {"equilibrium": "the equilibrium", "--point": "--point", "checkpoint": "its parameters"}
+    shown = ""
+    if target.n <= 6:
+        shown = " (" + ", ".join(fmt(float(v)) for p in target.point for v in p.tolist()) + ")"
+    fixed = "" if field_norm < 1e-10 else "  (not a fixed point)"
+    lines.append(f"point       {where[target.where]}{shown}; |xi| = {field_norm:.6g}{fixed}")
+    return lines
