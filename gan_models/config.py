@@ -59,17 +59,8 @@ from typing import Any
 import tomllib
 import torch
 
-from dynamics import (
-    Adam,
-    Alternating,
-    Consensus,
-    Extragradient,
-    Momentum,
-    OptimisticGD,
-    RMSProp,
-    SimultaneousGD,
-    UpdateRule,
-)
+from dynamics import Alternating, UpdateRule
+from dynamics.registry import TRAINING_RULES, SpecError, make_rule
 from games import Game, ParameterizedGAN, unrolled
 
 from . import data as data_module
@@ -96,7 +87,9 @@ __all__ = [
 ]
 
 DATASETS = ("ring", "grid", "temperature", "high_dimensional")
-RULES = ("adam", "rmsprop", "sgd", "momentum", "extragradient", "optimistic", "consensus")
+RULES = TRAINING_RULES
+"""The names ``optimizer.rule`` accepts: the rules of :mod:`dynamics.registry` marked for
+training, with their aliases (``"sgd"`` is ``"gd"``)."""
 
 
 class ConfigError(ValueError):
@@ -531,7 +524,10 @@ def build_rule(config: TrainConfig) -> UpdateRule:
     """The update rule named by ``config.optimizer`` (alternating when asked).
 
     With ``final_lr < 1`` the step sizes decay linearly from ``lr`` to
-    ``lr * final_lr`` over ``config.steps`` updates.
+    ``lr * final_lr`` over ``config.steps`` updates.  The rule is built by
+    :func:`dynamics.registry.make_rule`: ``optimizer.options`` are its hyper-parameters
+    by their registry names (``gamedyn rules`` lists them), Adam's moment decays come from
+    ``optimizer.betas``.
     """
     opt = config.optimizer
     lrs = [float(v) for v in opt.lr] if isinstance(opt.lr, list) else [float(opt.lr)] * 2
@@ -541,25 +537,20 @@ def build_rule(config: TrainConfig) -> UpdateRule:
     def decay(t: float) -> float:
         return 1.0 - (1.0 - final) * min(t / total, 1.0)
 
+    if opt.rule == "adam":  # Adam's moment decays are optimizer.betas
+        for key in ("beta1", "beta2"):
+            if key in options:
+                raise ConfigError(
+                    f"optimizer.options: {key}: give Adam's moment decays as optimizer.betas"
+                )
+        options.update(beta1=opt.betas[0], beta2=opt.betas[1])
+
     def make(lr: Any) -> UpdateRule:
+        # the rule and its options by their dynamics.registry names (gamedyn rules)
         try:
-            if opt.rule == "adam":
-                return Adam(lr, betas=(opt.betas[0], opt.betas[1]), **options)
-            if opt.rule == "rmsprop":
-                return RMSProp(lr, **options)
-            if opt.rule == "sgd":
-                return SimultaneousGD(lr, **options)
-            if opt.rule == "momentum":
-                return Momentum(lr, **options)
-            if opt.rule == "extragradient":
-                return Extragradient(lr, **options)
-            if opt.rule == "optimistic":
-                return OptimisticGD(lr, **options)
-            return Consensus(lr, **options)
-        except TypeError as error:
+            return make_rule(opt.rule, lr, **options)
+        except SpecError as error:
             raise ConfigError(f"optimizer.options: {error}") from None
-        except ValueError as error:
-            raise ConfigError(f"optimizer: {error}") from None
 
     if opt.alternating:
         repeats = (1, opt.d_steps)
