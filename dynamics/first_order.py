@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 import torch
 
 from games import Game, Params, field_function, flatten_params
+from games.steps import adam_step, sgd_step
 
 from ._base import (
     RuleState,
@@ -63,7 +64,7 @@ class SimultaneousGD(UpdateRule):
     def flat_step(
         self, game: Game, theta: torch.Tensor, state: RuleState
     ) -> tuple[torch.Tensor, tuple[torch.Tensor, ...]]:
-        return theta - self.eta(game, state.t, theta) * self.field(game)(theta), ()
+        return sgd_step(theta, self.field(game)(theta), self.eta(game, state.t, theta)), ()
 
 
 class AlternatingGD(UpdateRule):
@@ -158,6 +159,13 @@ class Adam(UpdateRule):
         m_{t+1} = \beta_1 m_t + (1-\beta_1)\xi, \quad v_{t+1} = \beta_2 v_t + (1-\beta_2)\xi^2, \\
         \theta_{t+1} = \theta_t - D\,\frac{m_{t+1}/(1-\beta_1^{t+1})}{\sqrt{v_{t+1}/(1-\beta_2^{t+1})} + \epsilon}.
 
+    The step is :func:`games.steps.adam_step`, the one the unrolled game's inner
+    ``"adam"`` takes too (the two agree to the last bit).  Where the bias-corrected
+    :math:`v` is below ``torch.finfo(dtype).tiny`` (a zero or tiny gradient, e.g. at an
+    exact fixed point) the square root is taken of ``tiny`` instead: the value moves by
+    at most :math:`\sqrt{\text{tiny}} \ll \epsilon`, and the step's derivative there
+    (:func:`dynamics.linearize`) is finite instead of NaN.
+
     Parameters
     ----------
     lr : step size
@@ -189,13 +197,10 @@ class Adam(UpdateRule):
         self, game: Game, theta: torch.Tensor, state: RuleState
     ) -> tuple[torch.Tensor, tuple[torch.Tensor, ...]]:
         m, v = state.buffers
-        b1, b2 = self.betas
         xi = self.field(game)(theta)
-        m = b1 * m + (1 - b1) * xi
-        v = b2 * v + (1 - b2) * xi * xi
-        t = state.t + 1
-        update = (m / (1 - b1**t)) / (torch.sqrt(v / (1 - b2**t)) + self.eps)
-        return theta - self.eta(game, state.t, theta) * update, (m, v)
+        eta = self.eta(game, state.t, theta)
+        theta, m, v = adam_step(theta, xi, m, v, state.t + 1, eta, self.betas, self.eps)
+        return theta, (m, v)
 
 
 class RMSProp(UpdateRule):

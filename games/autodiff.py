@@ -35,6 +35,17 @@ __all__ = [
 ]
 
 
+def _transformed() -> bool:
+    """True inside a :mod:`torch.func` transform (``grad``, ``jvp``, ``vmap``, ...).
+
+    Eager code takes the faster plain-autograd paths; inside a transform only
+    ``torch.func``-composable operations are allowed.  torch has no public query for
+    this: ``peek_interpreter_stack`` (functorch's stack of active transforms) is the one
+    private torch API of the package, and this is its only caller.
+    """
+    return peek_interpreter_stack() is not None
+
+
 def flatten_params(params: Sequence[torch.Tensor]) -> torch.Tensor:
     """Concatenate a params tuple into one flat vector ``theta``."""
     return torch.cat([p.reshape(-1) for p in params])
@@ -141,7 +152,7 @@ def field_function(
     sizes = list(game.sizes)
 
     def xi(theta: torch.Tensor) -> torch.Tensor:
-        if peek_interpreter_stack() is None:
+        if not _transformed():
             return _eager_field(game, theta)
         return torch.cat(_field_from_losses_func(game, tuple(torch.split(theta, sizes))))
 
@@ -617,7 +628,7 @@ def _autograd_field(game: Game, params: Params, *, create_graph: bool) -> tuple[
 def _values_only(params: Sequence[torch.Tensor]) -> bool:
     """True when nobody will differentiate a result computed from ``params``: no
     :mod:`torch.func` transform is active and no param requires grad (with grad on)."""
-    return peek_interpreter_stack() is None and not (
+    return not _transformed() and not (
         torch.is_grad_enabled() and any(p.requires_grad for p in params)
     )
 
@@ -627,7 +638,7 @@ def _grad_of(fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor) -> tor
     depend on: plain autograd (``create_graph=True``) when no :mod:`torch.func` transform
     is active — the fast path for training — and ``torch.func.grad`` inside transforms
     (dense Jacobians, ``jvp``, ``vmap``)."""
-    if peek_interpreter_stack() is not None:
+    if _transformed():
         return torch_grad(fn)(x)
     with torch.enable_grad():
         # a fresh node: d/d(leaf) follows only the paths through fn's argument, not other

@@ -40,10 +40,10 @@ from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 import torch
-from torch._C._functorch import peek_interpreter_stack
 
 from ._protocol import Game, Params
-from .autodiff import _checked_losses, _grad_of, _resolve_player, _values_only
+from .autodiff import _checked_losses, _grad_of, _resolve_player, _transformed, _values_only
+from .steps import adam_step, sgd_step
 from .validation import as_nonnegative, choice
 
 __all__ = ["FirstOrderUnrolledGame", "UnrolledGame", "unrolled"]
@@ -146,8 +146,7 @@ class UnrolledGame:
     ) -> torch.Tensor:
         d = self.discriminator
         if not isinstance(self.inner, str):
-            eager = peek_interpreter_stack() is None
-            if eager and not psi.requires_grad and not _values_only(params):
+            if not _transformed() and not psi.requires_grad and not _values_only(params):
                 # the rule's eager field is differentiable only in its argument: make
                 # psi a fresh leaf so the graph to the other players' params is kept
                 psi = psi.detach().requires_grad_(True)
@@ -161,21 +160,15 @@ class UnrolledGame:
         lr = self.lr
         if self.inner == "sgd":
             for _ in range(self.steps):
-                psi = psi - lr * _grad_of(d_loss, psi)
+                psi = sgd_step(psi, _grad_of(d_loss, psi), lr)
             return psi
-        beta1, beta2 = self.betas
+        # the moments start at zero at every evaluation (Metz et al.); the step is the
+        # one dynamics.Adam takes (games.steps: v floored at tiny, a finite derivative at
+        # an exact fixed point)
         m = torch.zeros_like(psi)
         v = torch.zeros_like(psi)
-        tiny = torch.finfo(psi.dtype).tiny
         for t in range(1, self.steps + 1):
-            g = _grad_of(d_loss, psi)
-            m = beta1 * m + (1 - beta1) * g
-            v = beta2 * v + (1 - beta2) * g * g
-            m_hat = m / (1 - beta1**t)
-            v_hat = v / (1 - beta2**t)
-            # clamp_min keeps the value (sqrt(tiny) << eps) and a zero, not NaN, derivative
-            # of the square root at v = 0 (an exact fixed point)
-            psi = psi - lr * m_hat / (torch.sqrt(v_hat.clamp_min(tiny)) + self.eps)
+            psi, m, v = adam_step(psi, _grad_of(d_loss, psi), m, v, t, lr, self.betas, self.eps)
         return psi
 
     # -- the Game protocol ------------------------------------------------------------

@@ -191,6 +191,44 @@ def test_unrolled_adam_is_finite_at_an_exact_fixed_point() -> None:
     assert bool(torch.isfinite(J).all())
 
 
+@pytest.mark.parametrize(
+    "name, point",
+    [
+        ("gan", None),
+        ("xy", [[0.0], [0.0]]),  # an exact fixed point: zero gradient, v = 0
+        ("xy", [[0.0], [1.5]]),  # zero discriminator gradient away from the fixed point
+        ("dirac", [[0.3], [0.0]]),
+    ],
+)
+def test_inner_adam_and_dynamics_adam_take_identical_steps(name: str, point: object) -> None:
+    """One Adam (games.steps.adam_step): inner "adam" == dynamics.Adam, to the last bit."""
+    base = small_gan(4) if name == "gan" else BASES[name]
+    params = base.params() if point is None else as_params(base, point)  # type: ignore[attr-defined]
+    betas, eps = (0.5, 0.999), 1e-8
+    builtin = unrolled(base, 3, lr=0.01, inner="adam", betas=betas, eps=eps)
+    rule = unrolled(base, 3, inner=Adam(lr=0.01, betas=betas, eps=eps))
+    a, b = builtin.unrolled_discriminator(params), rule.unrolled_discriminator(params)
+    assert torch.equal(a, b)
+    J_builtin, J_rule = jacobian(builtin, params).matrix, jacobian(rule, params).matrix
+    assert bool(torch.isfinite(J_builtin).all()) and bool(torch.isfinite(J_rule).all())
+    torch.testing.assert_close(J_builtin, J_rule, rtol=1e-12, atol=1e-14)
+    if name == "xy":  # no discriminator gradient: Adam does not move it
+        assert torch.equal(a, params[1])
+
+
+def test_dynamics_adam_is_finite_at_a_zero_gradient() -> None:
+    """The tiny floor of games.steps.adam_step: dynamics.Adam's step differentiates at xi = 0."""
+    from dynamics import linearize
+
+    game = Bilinear.xy()
+    rule = Adam(lr=0.1, betas=(0.5, 0.999))
+    params = as_params(game, [[0.0], [0.0]])
+    new, _ = rule.step(game, params, rule.init(game, params))
+    assert all(torch.equal(p, q) for p, q in zip(new, params))
+    operator = linearize(rule, game, params).matrix
+    assert bool(torch.isfinite(operator).all())
+
+
 def test_unrolled_bad_input() -> None:
     with pytest.raises(ValueError, match="steps"):
         unrolled(Bilinear.xy(), -1, lr=0.1)
