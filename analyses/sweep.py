@@ -10,9 +10,9 @@ The contract of the swept function
 ``function(**params, seed=derived_seed)`` is called once per point and returns a mapping
 of result names (``str``) to JSON-serialisable values (numbers, strings, booleans,
 ``None``, lists and nested mappings; numpy scalars and arrays, and anything else with a
-``tolist()`` method, are converted). Anything else it returns is stored under the name
-``"value"``. Results go through JSON on their way back, so a tuple comes back as a list,
-whichever executor ran the point. The function takes all its randomness from ``seed``
+``tolist()`` method, are converted, complex numbers become ``[re, im]``). Anything else it
+returns is stored under the name ``"value"``. Results go through JSON on their way back,
+so a tuple comes back as a list, whichever executor ran the point. The function takes all its randomness from ``seed``
 (``numpy.random.default_rng(seed)``, ``torch.Generator().manual_seed(seed)``, ...), so that
 a point's result depends on the point only. An exception raised by the function
 (any :class:`Exception`) is recorded for that point with status ``"error"`` and the sweep
@@ -40,7 +40,11 @@ functions swept over one grid see the same seeds (common random numbers).
 
 The results file
 ----------------
-One JSON object per line. The first line is a header,
+One JSON object per line, strict JSON under gamedyn's convention
+(:mod:`gan_models.jsonio`): a non-finite float is written as the string ``"inf"``,
+``"-inf"`` or ``"nan"`` and read back as the float (so is a string value with exactly
+that text); files with the bare ``Infinity``/``NaN`` tokens of older versions are read
+and appended to as well. The first line is a header,
 ``{"format": "gamedyn.sweep", "version": 1, "function": "module.qualname", "base_seed": b}``;
 every other line is one finished point, ``{"params", "seed", "derived_seed", "status",
 "seconds", "finished"}`` with ``"result"`` (status ``"ok"``) or ``"error"`` (status
@@ -84,6 +88,8 @@ from typing import IO, Any
 
 import numpy as np
 
+from gan_models import jsonio
+
 try:
     import fcntl
 except ImportError:  # pragma: no cover - Windows: no advisory locks
@@ -111,23 +117,21 @@ Progress = Callable[[int, int, dict[str, Any]], None]
 # ---------------------------------------------------------------------------- JSON
 
 
-def _json_default(obj: Any) -> Any:
-    if isinstance(obj, np.generic):
-        return obj.item()
-    tolist = getattr(obj, "tolist", None)
-    if callable(tolist):
-        return tolist()
-    raise TypeError(f"a value of type {type(obj).__name__} is not JSON-serialisable")
+# Lines of the results file follow gamedyn's one JSON convention (gan_models.jsonio):
+# strict JSON, non-finite floats as "inf", "-inf", "nan", read back as floats.  Files
+# written before it (bare Infinity/NaN tokens) are read all the same.
 
 
-def _dumps(obj: Any) -> str:
-    return json.dumps(obj, default=_json_default)
+def _normalise(obj: Any) -> Any:
+    """``obj`` as it comes back from the results file (tuples as lists, numpy as Python)."""
+    return jsonio.loads(jsonio.dumps(obj))
 
 
 def _canonical(obj: Any) -> str:
-    return json.dumps(
-        obj, default=_json_default, sort_keys=True, separators=(",", ":"), ensure_ascii=True
-    )
+    # hashed (identities, derived seeds), never parsed by a strict reader: ``obj`` is
+    # already normalised, and a non-finite float keeps the bare token it always had here,
+    # so derived seeds do not change
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
 
 
 def _identity(params: Mapping[str, Any], seed: int) -> str:
@@ -209,7 +213,7 @@ def _normalise_params(params: Any, where: str) -> dict[str, Any]:
     for name in params:
         _check_name(name, where)
     try:
-        normal = json.loads(_dumps(dict(params)))
+        normal = _normalise(dict(params))
     except (TypeError, ValueError) as error:
         raise TypeError(
             f"{where}: parameter values must be JSON-serialisable (numbers, str, bool, None, "
@@ -335,7 +339,7 @@ def _run_point(function: Callable[..., Any], params: dict[str, Any], seed: int) 
                 result = dict(value)
             else:
                 result = {"value": value}
-            result = json.loads(_dumps(result))
+            result = _normalise(result)
         except (TypeError, ValueError) as error:
             raise TypeError(
                 f"function returned a result that is not JSON-serialisable: {error}"
@@ -395,7 +399,7 @@ class _ResultsFile:
         records: dict[str, dict[str, Any]] = {}
         for number, line in lines:
             try:
-                obj = json.loads(line)
+                obj = jsonio.loads(line)
             except ValueError:
                 raise ValueError(
                     f"results: line {number} of {str(self.path)!r} is not valid JSON: {line[:80]!r}"
@@ -436,7 +440,7 @@ class _ResultsFile:
         os.fsync(self.handle.fileno())
 
     def _write(self, obj: dict[str, Any]) -> None:
-        self.handle.write((_dumps(obj) + "\n").encode("utf-8"))
+        self.handle.write((jsonio.dumps(obj) + "\n").encode("utf-8"))
         self._sync()
 
     def append(self, record: dict[str, Any]) -> None:

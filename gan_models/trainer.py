@@ -24,6 +24,7 @@ import torch
 from dynamics import RuleState, UpdateRule
 from games import Game, ParameterizedGAN, flatten_params, vector_field
 
+from . import jsonio
 from .config import TrainConfig, build_game, build_rule, resolve_device
 from .data import GaussianMixture
 from .remedies import ReplayBuffer, Substitution
@@ -136,18 +137,6 @@ def _unpack_state(packed: Any) -> Any:
     if isinstance(packed, list):
         return tuple(_unpack_state(p) for p in packed)
     return packed
-
-
-def _json_value(value: Any) -> Any:
-    if isinstance(value, torch.Tensor):
-        return value.tolist()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None if math.isnan(value) else ("inf" if value > 0 else "-inf")
-    if isinstance(value, dict):
-        return {k: _json_value(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_json_value(v) for v in value]
-    return value
 
 
 # -- the trainer ---------------------------------------------------------------------------------
@@ -327,7 +316,7 @@ class Trainer:
             "remedy_rng": self._remedy_rng.get_state(),
             "replay": None if self.replay is None else self.replay.state_dict(),
             "substitution": None if self.substitution is None else self.substitution.state_dict(),
-            "history": json.dumps(_json_value(self.history)),
+            "history": jsonio.dumps(self.history),
             "config": json.dumps(self.config.to_dict()) if self.config is not None else "",
             "players": list(self.game.players),
             "sizes": list(self.game.sizes),
@@ -349,7 +338,7 @@ class Trainer:
             self.replay.load_state_dict(state["replay"])
         if self.substitution is not None and state.get("substitution") is not None:
             self.substitution.load_state_dict(state["substitution"])
-        self.history = json.loads(state["history"]) if state.get("history") else []
+        self.history = jsonio.loads(state["history"]) if state.get("history") else []
         self.base.load_(self.params)
 
     def save(self) -> Path | None:
@@ -387,7 +376,7 @@ class Trainer:
             return
         self.out_dir.mkdir(parents=True, exist_ok=True)
         with open(self.out_dir / LOG, "a") as handle:
-            handle.write(json.dumps(_json_value(dict(record))) + "\n")
+            handle.write(jsonio.dumps(dict(record)) + "\n")
 
     @staticmethod
     def _finite(params: tuple[torch.Tensor, ...]) -> bool:
