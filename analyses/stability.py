@@ -35,6 +35,7 @@ __all__ = [
     "classify",
     "find_fixed_points",
     "max_stable_step",
+    "r1_gd_step_bound",
     "stability_region",
     "step_size_bounds",
     "two_timescale",
@@ -63,6 +64,42 @@ def max_stable_step(eigenvalues: Sequence[complex] | np.ndarray) -> float:
     """The largest step size for which simultaneous GD is stable (0 if none is)."""
     bounds = step_size_bounds(eigenvalues)
     return float(bounds.min()) if bounds.size else 0.0
+
+
+def r1_gd_step_bound(gamma: np.ndarray | Sequence[float] | float, slope: float = 0.5) -> np.ndarray:
+    r"""Closed-form largest stable simultaneous-GD step of the R1 Dirac-GAN.
+
+    At the equilibrium :math:`J = \begin{pmatrix}0 & c\\ -c & \gamma\end{pmatrix}` with
+    :math:`c = f'(0)` (``slope``, 1/2 for the standard loss), so
+    :math:`\lambda = (\gamma \pm \sqrt{\gamma^2 - 4c^2})/2` and GD is stable iff
+    :math:`\eta < \min_\lambda 2\,\mathrm{Re}\,\lambda/|\lambda|^2`: :math:`\gamma/c^2`
+    while :math:`\gamma < 2c` (complex pair, :math:`|\lambda| = c`), else
+    :math:`2/\lambda_+`.  The report's Dirac-GAN study compares it with the boundary
+    of the numerically computed stability region.
+
+    Parameters
+    ----------
+    gamma : float or array_like
+        R1 (or R2) weights :math:`\gamma \ge 0`.
+    slope : float
+        :math:`c = f'(0)`: 1/2 for the standard and non-saturating losses, 1 for WGAN.
+
+    Returns
+    -------
+    numpy.ndarray
+        The bound per ``gamma``, of ``gamma``'s shape (0-d for a scalar).
+
+    Examples
+    --------
+    >>> r1_gd_step_bound([0.5, 1.0, 2.0]).round(4).tolist()
+    [2.0, 4.0, 1.0718]
+    """
+    g = np.asarray(gamma, dtype=float)
+    disc = g**2 - 4 * slope**2
+    with np.errstate(invalid="ignore", divide="ignore"):
+        complex_pair = g / slope**2
+        real_pair = 2.0 / ((g + np.sqrt(np.maximum(disc, 0.0))) / 2)
+    return np.where(disc < 0, complex_pair, real_pair)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,104 @@
+"""What every study of the report shares: its section, the output context, number formats.
+
+A study module (:mod:`~analyses.report.xy`, :mod:`~analyses.report.dirac`, ...) has
+``KEY``, ``TITLE``, ``INTRO`` and three steps: ``compute(ctx)`` runs the analysis and
+returns a :class:`Computed` (the numbers that go to ``summary.json``, the table and what
+only the figures need), ``figures(ctx, section, computed)`` draws and saves the figures,
+and ``study(ctx, section)`` does both in order (see :func:`fill`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+__all__ = ["Computed", "Context", "Figure", "Section", "dirac_game", "fill", "fmt"]
+
+
+@dataclass
+class Figure:
+    """One saved figure: its file stem (``figures/<name>.png``/``.svg``) and caption."""
+
+    name: str
+    caption: str
+
+
+@dataclass
+class Section:
+    """One study as the page and ``summary.json`` show it."""
+
+    key: str
+    title: str
+    intro: str
+    figures: list[Figure] = field(default_factory=list)
+    numbers: dict[str, Any] = field(default_factory=dict)
+    table: list[tuple[str, ...]] = field(default_factory=list)
+    table_header: tuple[str, ...] = ()
+    seconds: float = 0.0
+
+
+@dataclass
+class Computed:
+    """A study's results: ``numbers`` (to ``summary.json``), its table, and ``data``.
+
+    ``data`` holds what only the figures need (trajectories, regions, samples).
+    """
+
+    numbers: dict[str, Any]
+    table_header: tuple[str, ...]
+    table: Sequence[tuple[str, ...]]
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Context:
+    """The options of one report and where its figures go."""
+
+    out: Path
+    quick: bool
+    seed: int
+    device: str
+    figures_dir: Path
+
+    def save(self, section: Section, fig: Any, name: str, caption: str) -> None:
+        """Write ``fig`` as PNG and SVG, close it and attach it to ``section``."""
+        import matplotlib.pyplot as plt
+
+        fig.savefig(self.figures_dir / f"{name}.png", dpi=100)
+        fig.savefig(self.figures_dir / f"{name}.svg")
+        plt.close(fig)
+        section.figures.append(Figure(name, caption))
+
+
+def fill(section: Section, computed: Computed) -> None:
+    """Put ``computed``'s numbers and table into ``section``."""
+    section.numbers.update(computed.numbers)
+    section.table_header = computed.table_header
+    section.table.extend(computed.table)
+
+
+def fmt(value: Any, digits: int = 4) -> str:
+    """A short human-readable number (complex as a ± bi, booleans as yes/no)."""
+    if isinstance(value, (complex, np.complexfloating)):
+        re = 0.0 if abs(value.real) < 5e-13 else float(value.real)
+        im = 0.0 if abs(value.imag) < 5e-13 else float(value.imag)
+        if im == 0.0:
+            return f"{re:.{digits}g}"
+        return f"{re:.{digits}g} {'+' if im > 0 else '−'} {abs(im):.{digits}g}i"
+    if isinstance(value, (bool, np.bool_)):
+        return "yes" if value else "no"
+    if isinstance(value, (float, np.floating)):
+        return f"{float(value):.{digits}g}"
+    return str(value)
+
+
+def dirac_game(options: Mapping[str, Any]) -> Any:
+    """The :class:`games.DiracGAN` of ``{"loss": ..., "regularizer": ..., **options}``."""
+    from games import DiracGAN
+
+    kwargs = dict(options)
+    return DiracGAN(kwargs.pop("loss"), kwargs.pop("regularizer", None), **kwargs)
