@@ -1,4 +1,4 @@
-"""The two-player MLP GAN game the benchmarks share (as in shared/PERFORMANCE.md).
+"""The two-player MLP GAN game the benchmarks share.
 
 G: latent 8 -> h -> 2, D: 2 -> h -> 1, tanh, non-saturating losses, a fixed batch of
 256 ring samples and 256 latent codes.  n = 15 h + 3 parameters.

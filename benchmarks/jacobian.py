@@ -1,6 +1,6 @@
 """Dense game Jacobian: gamedyn's ``jacobian`` against the usual alternatives, side by side.
 
-For the two-player MLP GAN game of shared/PERFORMANCE.md at n ~ 500, 2,000 and 8,000
+For the two-player MLP GAN game of ``benchmarks/_mlp_game.py`` at n ~ 500, 2,000 and 8,000
 parameters (float64), times in one process:
 
 * ``gamedyn.jacobian``: per-player ``torch.func.jacrev`` over chunks of rows;

@@ -1,6 +1,6 @@
 """Cost of one step of each update rule, relative to one simultaneous-GD step, side by side.
 
-Game: the two-player MLP GAN game of shared/PERFORMANCE.md with about 10,000 parameters
+Game: the two-player MLP GAN game of ``benchmarks/_mlp_game.py`` with about 10,000 parameters
 (float32).  For the rules that use Jacobian-vector products it also prints the cost of
 each product in units of one vector-field evaluation ("gradient evaluations"):
 ``(step time - field evaluations in the step) / products``.

@@ -1,6 +1,6 @@
 """Spectra and stability regions: gamedyn's shortcuts against the direct computation, side by side.
 
-Game: the two-player MLP GAN game of shared/PERFORMANCE.md (``benchmarks/_mlp_game.py``,
+Game: the two-player MLP GAN game of ``benchmarks/_mlp_game.py`` (
 batch 256), float64 throughout (``analyses.top_eigenvalues`` computes in float64
 whatever the params' dtype, so float32 would only add a cast).
 
