@@ -509,3 +509,115 @@ def test_genuine_bugs_keep_their_traceback(monkeypatch):
     monkeypatch.setattr(analyses.stability, "classify", broken)
     with pytest.raises(ValueError, match="a bug"):
         main(["spectrum", "xy"])
+
+
+# -- unrolled games at a checkpoint ----------------------------------------------------------
+
+
+def test_unroll_0_is_the_base_gan(capsys, checkpoint):
+    import torch
+
+    import games
+    from analyses import checkpoint_game
+
+    game, point, _ = checkpoint_game(checkpoint, unroll=0)
+    by_hand, params = _rebuilt(checkpoint)
+    assert type(game) is type(by_hand)
+    field = games.flatten_params(games.vector_field(game, point))
+    expected = games.flatten_params(games.vector_field(by_hand, params))
+    assert torch.equal(field, expected)
+    base = _json(capsys, ["spectrum", str(checkpoint), "--k", "2", "--json"])
+    zero = _json(capsys, ["spectrum", str(checkpoint), "--k", "2", "--unroll", "0", "--json"])
+    assert zero == base and "unrolled" not in zero["checkpoint"]
+    assert zero["field_norm"] == float(expected.norm())
+
+
+@pytest.mark.parametrize(("inner", "lr"), [(None, None), ("sgd", 0.05)])
+def test_unrolled_jacobian_at_a_checkpoint_matches_games_unrolled(capsys, checkpoint, inner, lr):
+    import torch
+
+    import games
+    from analyses import checkpoint_game
+    from gan_models import TrainConfig, load_checkpoint
+
+    config = TrainConfig.from_dict(json.loads(load_checkpoint(checkpoint)["config"]))
+    # by hand: games.unrolled around the fixed-batch GAN, the stored [unroll] section's
+    # inner rule and step (Adam, 1e-4 by default) unless overridden
+    base, params = _rebuilt(checkpoint)
+    by_hand = games.unrolled(
+        base,
+        2,
+        lr=config.unroll.lr if lr is None else lr,
+        inner=config.unroll.inner if inner is None else inner,
+        first_order=config.unroll.first_order,
+        betas=tuple(config.optimizer.betas),
+    )
+    expected = games.jacobian(by_hand, params).matrix
+    game, point, _ = checkpoint_game(checkpoint, unroll=2, unroll_lr=lr, unroll_inner=inner)
+    assert isinstance(game, games.UnrolledGame) and game.steps == 2
+    J = games.jacobian(game, point).matrix
+    assert torch.allclose(J, expected, rtol=1e-10, atol=1e-12)
+    if lr is not None:  # a visible inner step: not the base game's Jacobian
+        assert (J - games.jacobian(base, params).matrix).abs().max() > 1e-3
+    # the CLI's matrix-free top eigenvalues are those of this Jacobian
+    argv = ["spectrum", str(checkpoint), "--unroll", "2", "--k", "2", "--json"]
+    argv += [] if lr is None else ["--unroll-lr", str(lr), "--unroll-inner", inner]
+    result = _json(capsys, argv)
+    dense = np.linalg.eigvals(expected.numpy())
+    dense = dense[np.argsort(-np.abs(dense))]
+    top = np.array([complex(*v) for v in result["eigenvalues"]])
+    assert np.allclose(np.abs(top), np.abs(dense[:2]), rtol=1e-6)
+    assert result["checkpoint"]["unrolled"] == {
+        "steps": 2,
+        "inner": config.unroll.inner if inner is None else inner,
+        "lr": config.unroll.lr if lr is None else lr,
+        "first_order": False,
+    }
+    argv.remove("--json")
+    assert main(argv) == 0
+    assert "unrolled    K = 2: the generator looks 2 discriminator steps ahead" in (
+        capsys.readouterr().out
+    )
+
+
+def test_stability_of_an_unrolled_checkpoint(capsys, checkpoint):
+    import games
+    from analyses import checkpoint_game
+
+    game, point, _ = checkpoint_game(checkpoint, unroll=1, unroll_lr=0.05, unroll_inner="sgd")
+    eigenvalues = np.linalg.eigvals(games.jacobian(game, point).matrix.numpy())
+    argv = ["stability", str(checkpoint), "--unroll", "1", "--unroll-lr", "0.05"]
+    result = _json(capsys, [*argv, "--unroll-inner", "sgd", "--lr", "0.1", "--json"])
+    assert result["spectral_radius"] == pytest.approx(np.abs(1 - 0.1 * eigenvalues).max())
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["--unroll", "-1"], "argument --unroll: expected an int >= 0, got '-1'"),
+        (["--unroll", "two"], "argument --unroll: expected an int >= 0, got 'two'"),
+        (["--unroll", "1", "--unroll-lr", "0"], "argument --unroll-lr: expected a number > 0"),
+        (["--unroll", "1", "--unroll-inner", "rmsprop"], "argument --unroll-inner: invalid"),
+        (["--unroll-lr", "0.1"], "--unroll-lr: only with unroll >= 1"),
+    ],
+)
+def test_bad_unroll_options_are_one_line_errors(capsys, checkpoint, argv, expected):
+    _fails(capsys, ["spectrum", str(checkpoint), *argv], expected)
+
+
+def test_unroll_is_only_for_checkpoints(capsys):
+    _fails(capsys, ["spectrum", "xy", "--unroll", "1"], "--unroll: only for checkpoints")
+    _fails(capsys, ["stability", "dirac", "--unroll-inner", "sgd"], "--unroll-inner: only for")
+
+
+def test_checkpoint_game_names_bad_keywords(checkpoint):
+    from analyses import checkpoint_game
+
+    with pytest.raises(ValueError, match=r"unroll: expected an int >= 0 \(the unroll depth K\)"):
+        checkpoint_game(checkpoint, unroll=-1)
+    with pytest.raises(ValueError, match="unroll_inner: expected one of sgd, adam"):
+        checkpoint_game(checkpoint, unroll=1, unroll_inner="rmsprop")
+    with pytest.raises(ValueError, match="unroll_lr: expected a number > 0"):
+        checkpoint_game(checkpoint, unroll=1, unroll_lr=float("nan"))
+    with pytest.raises(ValueError, match="batch_size: expected an int >= 1"):
+        checkpoint_game(checkpoint, batch_size=0)

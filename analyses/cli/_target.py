@@ -17,15 +17,17 @@ from typing import Any
 import torch
 
 import games
+from games.unrolled import INNER_RULES
 
 from .._registry import GAMES, UsageError, build, parse_spec
-from ._common import finite_float, fmt, one_line, positive_int
+from ._common import finite_float, fmt, nonnegative_int, one_line, positive_float, positive_int
 
 __all__ = [
     "TARGET_HELP",
     "Target",
     "add_point_arguments",
     "add_target_argument",
+    "add_unroll_arguments",
     "checkpoint_target",
     "describe_target",
     "load_target",
@@ -109,6 +111,34 @@ def add_point_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_unroll_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--unroll K`` with ``--unroll-lr`` and ``--unroll-inner`` (checkpoints)."""
+    parser.add_argument(
+        "--unroll",
+        type=nonnegative_int,
+        default=None,
+        metavar="K",
+        help="checkpoints: analyse the unrolled game, the generator looking K discriminator "
+        "steps ahead (games.unrolled; inner rule and step from the stored [unroll] section); "
+        "default 0, the base GAN",
+    )
+    parser.add_argument(
+        "--unroll-lr",
+        type=positive_float,
+        default=None,
+        metavar="LR",
+        help="checkpoints, with --unroll: the inner step size (default: the stored unroll.lr)",
+    )
+    parser.add_argument(
+        "--unroll-inner",
+        choices=INNER_RULES,
+        default=None,
+        metavar="INNER",
+        help=f"checkpoints, with --unroll: the inner rule, {' or '.join(INNER_RULES)} "
+        "(default: the stored unroll.inner)",
+    )
+
+
 def _is_checkpoint(text: str) -> bool:
     name = text.partition(":")[0]
     pathlike = "/" in text or os.sep in text or text.endswith(".pt")
@@ -132,9 +162,18 @@ def load_target(args: argparse.Namespace) -> Target:
 
 
 def _game_target(args: argparse.Namespace) -> Target:
-    for option, value in (("--batch-size", args.batch_size), ("--batch-seed", args.batch_seed)):
+    for option, value in (
+        ("--batch-size", args.batch_size),
+        ("--batch-seed", args.batch_seed),
+        ("--unroll", getattr(args, "unroll", None)),
+        ("--unroll-lr", getattr(args, "unroll_lr", None)),
+        ("--unroll-inner", getattr(args, "unroll_inner", None)),
+    ):
         if value is not None:
-            raise UsageError(f"{option}: only for checkpoints (a named game has no minibatch)")
+            raise UsageError(
+                f"{option}: only for checkpoints (a named game has no minibatch and no "
+                "training configuration)"
+            )
     spec = parse_spec(args.target, GAMES, "game")
     game = build(spec.entry, spec.values)
     n = int(sum(game.sizes))
@@ -157,71 +196,47 @@ def _game_target(args: argparse.Namespace) -> Target:
     return Target(spec.text, "game", game, tuple(point), where, details)
 
 
+# library keywords -> the options that set them, for the library's messages
+_OPTIONS = {
+    "batch_size": "--batch-size",
+    "unroll_lr": "--unroll-lr",
+    "unroll_inner": "--unroll-inner",
+    "unroll": "--unroll",
+}
+
+
 def checkpoint_target(args: argparse.Namespace) -> Target:
-    """The checkpoint ``args.target``'s GAN on a fixed batch, at its parameters."""
-    from gan_models import ConfigError, TrainConfig, build_game, load_checkpoint
+    """The checkpoint ``args.target``'s GAN on a fixed batch, at its parameters
+    (:func:`analyses.checkpoint_game`; unrolled with ``--unroll K``)."""
+    from gan_models import TrainConfig
+
+    from ..training import checkpoint_game
 
     if args.point is not None:
         raise UsageError(
             "--point: only for named games (a checkpoint is analysed at its own parameters)"
         )
+    unroll = getattr(args, "unroll", None) or 0
+    try:
+        game, point, state = checkpoint_game(
+            args.target,
+            batch_size=args.batch_size,
+            batch_seed=args.batch_seed,
+            unroll=unroll,
+            unroll_lr=getattr(args, "unroll_lr", None),
+            unroll_inner=getattr(args, "unroll_inner", None),
+        )
+    except FileNotFoundError as error:
+        raise UsageError(one_line(error)) from None
+    except ValueError as error:
+        message = one_line(error)
+        key = message.partition(":")[0]
+        raise UsageError(
+            _OPTIONS[key] + message[len(key) :] if key in _OPTIONS else message
+        ) from None
+    config = TrainConfig.from_dict(json.loads(state["config"]))  # checked by checkpoint_game
     path = Path(args.target)
     label = str(path / "checkpoint.pt" if path.is_dir() else path)
-    try:
-        state = load_checkpoint(args.target)
-    except FileNotFoundError as error:
-        raise UsageError(str(error)) from None
-    except ValueError as error:
-        cause = error.__context__  # torch.load's own error, when the file is unreadable
-        if cause is None:
-            raise UsageError(str(error)) from None
-        first = one_line(cause).split(". ")[0]
-        raise UsageError(
-            f"checkpoint: {label!r} is not a readable checkpoint (corrupt, truncated or not "
-            f"written by gamedyn train; torch.load: {first})"
-        ) from None
-    stored = state.get("config")
-    if not isinstance(stored, str) or not stored:
-        raise UsageError(
-            f"checkpoint: {label!r} holds no training configuration (saved by a Trainer "
-            "without config), so its networks cannot be rebuilt"
-        )
-    try:
-        config = TrainConfig.from_dict(json.loads(stored))
-    except json.JSONDecodeError as error:
-        raise UsageError(
-            f"checkpoint: {label!r}: its stored configuration is not valid JSON ({error})"
-        ) from None
-    except ConfigError as error:
-        raise UsageError(f"checkpoint: {label!r}: its stored configuration: {error}") from None
-    if args.batch_size is not None:
-        try:
-            config = config.replace(batch_size=args.batch_size)
-        except ConfigError as error:
-            raise UsageError(f"--batch-size: {error}") from None
-    try:
-        _, base, _ = build_game(config, device="cpu")
-    except ConfigError as error:
-        raise UsageError(f"checkpoint: {label!r}: its stored configuration: {error}") from None
-    params = state.get("params")
-    if not (
-        isinstance(params, (list, tuple))
-        and len(params) == len(base.sizes)
-        and all(isinstance(p, torch.Tensor) for p in params)
-    ):
-        raise UsageError(
-            f"checkpoint: {label!r}: expected one parameter tensor per player "
-            f"({', '.join(base.players)})"
-        )
-    sizes = [int(p.numel()) for p in params]
-    if sizes != list(base.sizes):
-        raise UsageError(
-            f"checkpoint: {label!r}: parameter sizes {sizes} do not match the networks "
-            f"rebuilt from its configuration {list(base.sizes)}"
-        )
-    batch_seed = base.seed + 1 if args.batch_seed is None else args.batch_seed
-    game = base.at_batch(seed=batch_seed)
-    point = tuple(p.detach().reshape(-1).to(torch.float64) for p in params)
     details = {
         "path": label,
         "step": int(state.get("step", 0)),
@@ -229,9 +244,16 @@ def checkpoint_target(args: argparse.Namespace) -> Target:
         "regularizer": config.game.regularizer,
         "gamma": config.game.gamma,
         "unroll_steps": config.unroll.steps,
-        "batch_size": config.batch_size,
-        "batch_seed": batch_seed,
+        "batch_size": config.batch_size if args.batch_size is None else args.batch_size,
+        "batch_seed": config.seed + 1 if args.batch_seed is None else args.batch_seed,
     }
+    if isinstance(game, games.UnrolledGame):
+        details["unrolled"] = {
+            "steps": game.steps,
+            "inner": game.inner,
+            "lr": game.lr,
+            "first_order": game.first_order,
+        }
     return Target(label, "checkpoint", game, point, "checkpoint", details)
 
 
@@ -247,7 +269,14 @@ def describe_target(target: Target, field_norm: float) -> list[str]:
             f"game        the ParameterizedGAN rebuilt from its configuration, fixed batch of "
             f"{d['batch_size']} drawn with seed {d['batch_seed']}",
         ]
-        if d["unroll_steps"]:
+        if "unrolled" in d:
+            u = d["unrolled"]
+            lines.append(
+                f"unrolled    K = {u['steps']}: the generator looks {u['steps']} discriminator "
+                f"steps ahead ({u['inner']}, lr {u['lr']:g}"
+                + (", first order)" if u["first_order"] else ")")
+            )
+        elif d["unroll_steps"]:
             lines.append(
                 f"note        trained unrolled (K = {d['unroll_steps']}); this is the base GAN"
             )

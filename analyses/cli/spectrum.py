@@ -25,7 +25,14 @@ from ._common import (
     print_json,
     wrapped,
 )
-from ._target import Target, add_point_arguments, add_target_argument, describe_target, load_target
+from ._target import (
+    Target,
+    add_point_arguments,
+    add_target_argument,
+    add_unroll_arguments,
+    describe_target,
+    load_target,
+)
 
 __all__ = ["add_parser", "run"]
 
@@ -36,11 +43,14 @@ examples:
   gamedyn spectrum zero_sum:p=1,q=2,r=3 --point 0.5 -0.5 --json
   gamedyn spectrum runs/ring/checkpoint.pt --k 10 --which LI
   gamedyn spectrum runs/ring --which SR --batch-size 512 --dense
+  gamedyn spectrum runs/ring --unroll 5 --which LI
 
 A named game is analysed densely (every eigenvalue, the Jacobian, the classification of
 the point).  A checkpoint's GAN is rebuilt from the configuration stored in it, in
 fixed-batch mode, at the checkpoint's parameters, and its top-k eigenvalues are computed
-matrix-free (ARPACK), with each player's own-Hessian eigenvalues (Lanczos).  The flow
+matrix-free (ARPACK), with each player's own-Hessian eigenvalues (Lanczos); --unroll K
+analyses the unrolled game instead (the generator looks K discriminator steps ahead, with
+the inner rule and step of the run's [unroll] section).  The flow
 d theta/dt = -xi is locally stable iff every Re λ > 0 (--which SR decides it for a
 checkpoint); simultaneous GD with one step size eta is stable iff eta < 2 Re λ / |λ|^2
 for every λ.
@@ -91,6 +101,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         action="store_true",
         help="checkpoints: also the dense spectrum and the classification (small networks)",
     )
+    add_unroll_arguments(parser)
     parser.add_argument("--json", action="store_true", help="machine-readable output")
     parser.set_defaults(func=run)
     return parser

@@ -26,7 +26,14 @@ from ._common import (
     table,
     wrapped,
 )
-from ._target import Target, add_point_arguments, add_target_argument, describe_target, load_target
+from ._target import (
+    Target,
+    add_point_arguments,
+    add_target_argument,
+    add_unroll_arguments,
+    describe_target,
+    load_target,
+)
 
 __all__ = ["add_parser", "run"]
 
@@ -38,6 +45,7 @@ examples:
   gamedyn stability dirac:regularizer=r1,gamma=1 --rule momentum --grid beta=-0.9:0.9:19 --lr 0.5
   gamedyn stability dirac:regularizer=r1,gamma=1 --grid lr=0.01:5:100 --grid ratio=0.1:10:30:log --plot region.png
   gamedyn stability runs/ring/checkpoint.pt --rule gd --grid lr=1e-4:1:40:log --json
+  gamedyn stability runs/ring --unroll 3 --unroll-lr 0.01 --lr 1e-3 --batch-size 64
 
 The spectral radius rho of the Jacobian of one step of the rule at the point, over the
 parameters and the rule's buffers (momentum, previous gradient, ...): rho < 1 means
@@ -90,6 +98,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         "numeric hyper-parameter of the rule; give it once or twice",
     )
     add_point_arguments(parser)
+    add_unroll_arguments(parser)
     parser.add_argument(
         "--max-dense",
         type=positive_int,
