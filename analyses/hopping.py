@@ -24,10 +24,10 @@ import torch
 from .modes import (
     ModeCoverage,
     _as_float_array,
-    _axes,
     _check_coverages,
     mode_coverage,  # noqa: F401  (the doctests use it)
 )
+from .plots import _axes
 
 __all__ = [
     "ModeHoppingGraphDisplay",
@@ -216,7 +216,7 @@ class ModeHoppingGraphDisplay:
         return {edge: 1.0 + 3.0 * w / top for edge, w in weights.items()}
 
     def plot(self, ax: Any = None) -> ModeHoppingGraphDisplay:
-        ax = _axes(ax)
+        (ax,) = _axes(ax)
         self.ax_, self.figure_ = ax, ax.figure
         nodes = list(self.graph.nodes)
         self.nodes_ = self.edges_ = None

@@ -12,12 +12,12 @@ import torch
 from .modes import (
     ModeCoverage,
     _as_float_array,
-    _axes,
     _check_coverages,
     _coverage,
     _validate,
     mode_coverage,  # noqa: F401  (the doctests use it)
 )
+from .plots import _axes
 
 __all__ = ["CoverageDisplay", "SamplesDisplay"]
 
@@ -78,7 +78,7 @@ class CoverageDisplay:
         )
 
     def plot(self, ax: Any = None) -> CoverageDisplay:
-        ax = _axes(ax)
+        (ax,) = _axes(ax)
         self.ax_, self.figure_ = ax, ax.figure
         (self.line_modes_,) = ax.plot(
             self.steps,
@@ -163,7 +163,7 @@ class SamplesDisplay:
     def plot(self, ax: Any = None) -> SamplesDisplay:
         import matplotlib.patches as mpatches
 
-        ax = _axes(ax)
+        (ax,) = _axes(ax)
         self.ax_, self.figure_ = ax, ax.figure
         good, bad = self.samples[self.high_quality], self.samples[~self.high_quality]
         self.high_quality_points_ = ax.scatter(

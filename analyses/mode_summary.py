@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from ._stats import mean_se
 from .modes import (
     ModeCoverage,
     _as_float_array,
@@ -25,21 +26,13 @@ from .modes import (
 __all__ = ["collapse_statistics", "format_table", "summarize"]
 
 
-def _mean_se(values: list[float]) -> dict[str, float]:
-    array = np.asarray(values, dtype=np.float64)
-    if not np.all(np.isfinite(array)):
-        return {"mean": math.inf, "se": math.nan}
-    mean = float(array.mean())
-    se = float(array.std(ddof=1) / math.sqrt(array.size)) if array.size > 1 else 0.0
-    return {"mean": mean, "se": se}
-
-
 def summarize(results: Sequence[ModeCoverage]) -> dict[str, Any]:
     r"""Mean and standard error over seeded runs, as papers report them.
 
     The standard error is ``std(ddof=1) / sqrt(n)`` (0.0 for a single run). A run without
     high-quality samples has infinite reverse KL; then the reverse KL's mean is ``inf``
-    and its standard error ``nan``.
+    and its standard error ``nan`` (as in every mean ± standard error of gamedyn, e.g.
+    :meth:`analyses.SweepResult.summarize`).
 
     Parameters
     ----------
@@ -70,10 +63,10 @@ def summarize(results: Sequence[ModeCoverage]) -> dict[str, Any]:
     return {
         "n_runs": len(runs),
         "n_modes": runs[0].n_modes,
-        "modes_covered": _mean_se([float(r.modes_covered) for r in runs]),
-        "modes_robust": _mean_se([float(r.modes_robust) for r in runs]),
-        "high_quality_percent": _mean_se([r.high_quality_percent for r in runs]),
-        "reverse_kl": _mean_se([r.reverse_kl for r in runs]),
+        "modes_covered": mean_se([float(r.modes_covered) for r in runs]),
+        "modes_robust": mean_se([float(r.modes_robust) for r in runs]),
+        "high_quality_percent": mean_se([r.high_quality_percent for r in runs]),
+        "reverse_kl": mean_se([r.reverse_kl for r in runs]),
     }
 
 

@@ -36,7 +36,8 @@ import torch
 
 from games import Game, flatten_params, unflatten_params, validate_params, vector_field
 
-from .training import _axes, _PureForward
+from .plots import _axes
+from .spectra import _PureForward
 
 __all__ = ["PathAngle", "PathAngleDisplay", "path_angle"]
 
@@ -220,7 +221,7 @@ class PathAngleDisplay:
         self, ax: Any = None, *, players: bool = True, log_norm: bool = True
     ) -> PathAngleDisplay:
         """Draw on ``ax`` (a new figure if None); ``|xi|^2`` goes on a twin axis (``norm_ax_``)."""
-        (ax,) = _axes(ax, 1, (6.4, 4.4))
+        (ax,) = _axes(ax, figsize=(6.4, 4.4), layout="constrained")
         r = self.result
         self.ax_, self.figure_ = ax, ax.figure
         ax.axhline(0.0, color="0.6", linewidth=0.8)

@@ -28,12 +28,28 @@ __all__ = [
 ]
 
 
-def _axes(ax: Any) -> Any:
+def _axes(
+    ax: Any,
+    count: int = 1,
+    *,
+    figsize: tuple[float, float] | None = None,
+    layout: str | None = None,
+) -> list[Any]:
+    """The ``count`` matplotlib Axes a Display draws on (every Display's ``plot(ax=...)``).
+
+    ``ax`` as given (one Axes, or ``count`` of them in any array shape), or, when ``ax``
+    is None, those of a new 1 x ``count`` figure (``figsize``, ``layout`` as for
+    :func:`matplotlib.pyplot.subplots`).
+    """
     if ax is None:
         import matplotlib.pyplot as plt
 
-        _, ax = plt.subplots()
-    return ax
+        _, created = plt.subplots(1, count, figsize=figsize, layout=layout)
+        return list(np.atleast_1d(created))
+    axes = list(np.ravel(np.asarray(ax, dtype=object))) if count > 1 else [ax]
+    if len(axes) != count:
+        raise ValueError(f"ax: expected {count} matplotlib Axes, got {len(axes)}")
+    return axes
 
 
 @dataclass
@@ -120,7 +136,7 @@ class PhasePortraitDisplay:
         )
 
     def plot(self, ax: Any = None, *, density: float = 1.0) -> PhasePortraitDisplay:
-        ax = _axes(ax)
+        (ax,) = _axes(ax)
         self.ax_, self.figure_ = ax, ax.figure
         self.streams_ = ax.streamplot(
             self.x, self.y, self.u, self.v, color="0.6", density=density, linewidth=0.8
@@ -184,7 +200,7 @@ class EigenvalueDisplay:
     def plot(self, ax: Any = None) -> EigenvalueDisplay:
         import matplotlib.patches as mpatches
 
-        ax = _axes(ax)
+        (ax,) = _axes(ax)
         self.ax_, self.figure_ = ax, ax.figure
         ax.axvline(0.0, color="0.5", linewidth=0.8)
         ax.axhline(0.0, color="0.5", linewidth=0.8)
@@ -232,7 +248,7 @@ class StabilityRegionDisplay:
     def plot(
         self, ax: Any = None, *, log_axes: tuple[bool, bool] = (False, False)
     ) -> StabilityRegionDisplay:
-        ax = _axes(ax)
+        (ax,) = _axes(ax)
         self.ax_, self.figure_ = ax, ax.figure
         r = self.region
         rho = np.minimum(r.spectral_radius, 2.0)
@@ -296,7 +312,7 @@ class SpectralRadiusDisplay:
         )
 
     def plot(self, ax: Any = None, *, log_x: bool = False) -> SpectralRadiusDisplay:
-        ax = _axes(ax)
+        (ax,) = _axes(ax)
         self.ax_, self.figure_ = ax, ax.figure
         (self.line_,) = ax.plot(self.values, self.spectral_radius, marker="o", markersize=3)
         ax.axhline(1.0, color="black", linestyle="--", linewidth=0.8)
@@ -331,7 +347,7 @@ class TrajectoryNormDisplay:
         return cls(steps, norms, title or "distance to the fixed point")
 
     def plot(self, ax: Any = None) -> TrajectoryNormDisplay:
-        ax = _axes(ax)
+        (ax,) = _axes(ax)
         self.ax_, self.figure_ = ax, ax.figure
         self.lines_ = {}
         for name in self.steps:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import scipy.sparse.linalg as sla
@@ -210,3 +211,51 @@ def symbolic_eigenvalues(game: SymbolicGame | object, point: Sequence[object]) -
     if not isinstance(twin, SymbolicGame):
         twin = twin()
     return Spectrum(_sorted(np.array(twin.eigenvalues_at(point))), 0, "symbolic")
+
+
+# -- probing a GAN without changing it -----------------------------------------------------
+
+
+def _networks(game: Any) -> list[torch.nn.Module]:
+    """The torch modules behind a game's players (for a ParameterizedGAN: G and D)."""
+    modules = []
+    for name in ("G", "D"):
+        flat = getattr(game, name, None)
+        module = getattr(flat, "module", None)
+        if isinstance(module, torch.nn.Module):
+            modules.append(module)
+    return modules
+
+
+class _PureForward:
+    """Eval mode and untouched buffers while a landscape is probed (spectra, path angles).
+
+    Spectral normalisation's power iteration updates its buffers in place on every
+    training-mode forward pass, even through ``functional_call``: the spectra would
+    then change training.  In eval mode the forward pass is a pure function of the
+    parameters; buffers and modes are restored on exit all the same.
+    """
+
+    def __init__(self, game: Any) -> None:
+        self.modules = _networks(game)
+
+    def __enter__(self) -> None:
+        self.saved = [
+            (
+                m,
+                [(sub, sub.training) for sub in m.modules()],
+                {k: b.detach().clone() for k, b in m.named_buffers()},
+            )
+            for m in self.modules
+        ]
+        for m in self.modules:
+            m.eval()
+
+    def __exit__(self, *exc: object) -> None:
+        for module, modes, buffers in self.saved:
+            own = dict(module.named_buffers())
+            with torch.no_grad():
+                for name, value in buffers.items():
+                    own[name].copy_(value)
+            for sub, training in modes:
+                sub.training = training

@@ -74,7 +74,6 @@ import functools
 import hashlib
 import itertools
 import json
-import math
 import numbers
 import os
 import pickle
@@ -89,6 +88,8 @@ from typing import IO, Any
 import numpy as np
 
 from gan_models import jsonio
+
+from ._stats import mean_se
 
 try:
     import fcntl
@@ -489,15 +490,6 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, numbers.Real)
 
 
-def _mean_se(values: list[float]) -> dict[str, float]:
-    array = np.asarray(values, dtype=np.float64)
-    mean = float(array.mean())
-    if not np.all(np.isfinite(array)):
-        return {"mean": mean, "se": math.nan, "n": int(array.size)}
-    se = float(array.std(ddof=1) / math.sqrt(array.size)) if array.size > 1 else 0.0
-    return {"mean": mean, "se": se, "n": int(array.size)}
-
-
 def _as_columns(value: str | Sequence[str] | None, name: str) -> list[str] | None:
     if value is None:
         return None
@@ -599,8 +591,10 @@ class SweepResult:
         """Mean and standard error of each metric over the rows that share ``by``.
 
         The standard error is ``std(ddof=1) / sqrt(n)`` over the rows with status
-        ``"ok"`` of a group (0.0 for a single row, as :func:`analyses.summarize` does;
-        ``nan`` where a value is not finite). Numbers only (numpy), no pandas.
+        ``"ok"`` of a group (0.0 for a single row, as :func:`analyses.summarize` does).
+        Where a value is not finite the mean is the plain IEEE mean (``inf`` with an
+        ``inf`` value, ``nan`` with a ``nan``) and the standard error ``nan``; with no
+        value both are ``nan``. Numbers only (numpy), no pandas.
 
         Parameters
         ----------
@@ -642,11 +636,7 @@ class SweepResult:
                     raise TypeError(
                         f"metrics: column {metric!r} holds a non-numeric value {bad[0]!r}"
                     )
-                summary[metric] = (
-                    _mean_se([float(v) for v in values])
-                    if values
-                    else {"mean": math.nan, "se": math.nan, "n": 0}
-                )
+                summary[metric] = {**mean_se([float(v) for v in values]), "n": len(values)}
             out.append(summary)
         return out
 

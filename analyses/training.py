@@ -37,7 +37,8 @@ import torch
 
 from games import Game, flatten_params, validate_params, vector_field
 
-from .spectra import hessian_eigenvalues, top_eigenvalues
+from .plots import _axes
+from .spectra import _PureForward, hessian_eigenvalues, top_eigenvalues
 
 if TYPE_CHECKING:
     from games import ParameterizedGAN
@@ -70,51 +71,6 @@ def _which_tuple(which: str | Sequence[str]) -> tuple[str, ...]:
 
 
 # -- one spectrum record ------------------------------------------------------------------------
-
-
-def _networks(game: Any) -> list[torch.nn.Module]:
-    """The torch modules behind a game's players (for a ParameterizedGAN: G and D)."""
-    modules = []
-    for name in ("G", "D"):
-        flat = getattr(game, name, None)
-        module = getattr(flat, "module", None)
-        if isinstance(module, torch.nn.Module):
-            modules.append(module)
-    return modules
-
-
-class _PureForward:
-    """Eval mode and untouched buffers while spectra are computed.
-
-    Spectral normalisation's power iteration updates its buffers in place on every
-    training-mode forward pass, even through ``functional_call``: the spectra would
-    then change training.  In eval mode the forward pass is a pure function of the
-    parameters; buffers and modes are restored on exit all the same.
-    """
-
-    def __init__(self, game: Any) -> None:
-        self.modules = _networks(game)
-
-    def __enter__(self) -> None:
-        self.saved = [
-            (
-                m,
-                [(sub, sub.training) for sub in m.modules()],
-                {k: b.detach().clone() for k, b in m.named_buffers()},
-            )
-            for m in self.modules
-        ]
-        for m in self.modules:
-            m.eval()
-
-    def __exit__(self, *exc: object) -> None:
-        for module, modes, buffers in self.saved:
-            own = dict(module.named_buffers())
-            with torch.no_grad():
-                for name, value in buffers.items():
-                    own[name].copy_(value)
-            for sub, training in modes:
-                sub.training = training
 
 
 def spectra_record(
@@ -558,19 +514,6 @@ def checkpoint_game(
 # -- display ------------------------------------------------------------------------------------
 
 
-def _axes(ax: Any, count: int, figsize: tuple[float, float]) -> list[Any]:
-    if ax is None:
-        import matplotlib.pyplot as plt
-
-        _, created = plt.subplots(1, count, figsize=figsize, layout="constrained")
-        return list(np.atleast_1d(created))
-    axes = list(np.ravel(np.asarray(ax, dtype=object))) if count > 1 else [ax]
-    if len(axes) != count:
-        raise ValueError(f"ax: expected {count} matplotlib Axes, got {len(axes)}")
-    return axes
-
-
-
 def _complex(pairs: Iterable[Sequence[float]]) -> np.ndarray:
     return np.array([complex(re, im) for re, im in pairs], dtype=complex)
 
@@ -656,7 +599,7 @@ class SpectraAlongTrainingDisplay:
         """Draw on three Axes (a new 1 x 3 figure if None)."""
         import matplotlib as mpl
 
-        axes = _axes(ax, 3, (16, 4.6))
+        axes = _axes(ax, 3, figsize=(16, 4.6), layout="constrained")
         self.axes_, self.figure_ = axes, axes[0].figure
         steps = self.steps
         norm = mpl.colors.Normalize(vmin=float(steps.min()), vmax=float(max(steps.max(), 1)))

@@ -7,6 +7,8 @@ Conventions: params are a tuple with one flat 1-D tensor per player; every playe
 minimises its own loss; ``xi = (d l_i / d theta_i)_i`` and ``J = d xi / d theta``.
 """
 
+from importlib import metadata as _metadata
+
 from ._protocol import Game, Params, as_params, random_params, validate_params
 from .autodiff import (
     BlockJacobian,
@@ -41,7 +43,11 @@ from .quadratic import Bilinear, Quadratic
 from .symbolic import LambdifiedGame, SymbolicGame
 from .unrolled import FirstOrderUnrolledGame, UnrolledGame, unrolled
 
-__version__ = "0.1.0"
+# the installed distribution's version: pyproject.toml is the one place it is written
+try:
+    __version__: str = _metadata.version("gamedyn")
+except _metadata.PackageNotFoundError:  # a source tree on sys.path, not installed
+    __version__ = "0+unknown"
 
 __all__ = [
     "Bilinear",

@@ -193,6 +193,12 @@ def gaussian_mixture_density(
     return grid.normalize(values)
 
 
+TEMPERATURE_MODES: tuple[tuple[float, float], ...] = ((28.0, 5.0), (-28.0, 4.0))
+"""The summer-temperature mixture in °C, ``(mean, std)`` per mode: Alice Springs, then the
+South Pole (equal weights).  :func:`temperature_density` evaluates it on a grid;
+:func:`gan_models.temperature` samples it."""
+
+
 def temperature_density(grid: Grid | None = None) -> tuple[Grid, torch.Tensor]:
     """The bimodal summer-temperature example: hot Alice Springs and very cold South Pole.
 
@@ -203,7 +209,8 @@ def temperature_density(grid: Grid | None = None) -> tuple[Grid, torch.Tensor]:
     Returns the grid (default 200 points on [-50, 50] °C) and the density.
     """
     grid = Grid.line(-50.0, 50.0, 200) if grid is None else grid
-    return grid, gaussian_mixture_density(grid, [28.0, -28.0], [5.0, 4.0])
+    means = [mu for mu, _ in TEMPERATURE_MODES]
+    return grid, gaussian_mixture_density(grid, means, [sd for _, sd in TEMPERATURE_MODES])
 
 
 # -- theory as functions ----------------------------------------------------------------

@@ -25,6 +25,7 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
+from games.function_space import TEMPERATURE_MODES
 from games.validation import as_matrix, as_positive_int, choice
 
 __all__ = [
@@ -36,10 +37,6 @@ __all__ = [
 ]
 
 GeneratorLike = torch.Generator | int | None
-
-# The parameters of games.temperature_density (°C): (mean, std) of Alice Springs and of
-# the South Pole.  tests/test_gan_models_data.py checks that the two stay in agreement.
-_TEMPERATURE_MODES = ((28.0, 5.0), (-28.0, 4.0))
 
 
 # -- shared argument handling (also used by gan_models.networks) --------------------------
@@ -353,8 +350,8 @@ def temperature(scale: float = 1.0) -> GaussianMixture:
     ([28.0, -28.0], [5.0, 4.0])
     """
     scale = _as_positive_float(scale, "scale")
-    means = [[mu / scale] for mu, _ in _TEMPERATURE_MODES]
-    stds = [sd / scale for _, sd in _TEMPERATURE_MODES]
+    means = [[mu / scale] for mu, _ in TEMPERATURE_MODES]
+    stds = [sd / scale for _, sd in TEMPERATURE_MODES]
     return GaussianMixture(means, stds)
 
 
