@@ -335,9 +335,7 @@ def analytic_axes(
     affine = hasattr(game, "affine_field")
     if rule != "gd" and not affine:
         if field_norm is None:
-            field_norm = float(
-                torch.linalg.vector_norm(flatten_params(vector_field(game, point)))
-            )
+            field_norm = float(torch.linalg.vector_norm(flatten_params(vector_field(game, point))))
         if not field_norm < 1e-12:
             return None
     if rule == "proximal" and not affine:
