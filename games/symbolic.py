@@ -140,10 +140,6 @@ class SymbolicGame:
                 subs[s] = exact(v if isinstance(v, sp.Basic) else float(v))
         return subs
 
-    def vector_field_at(self, point: Sequence[Any] | Mapping[sp.Symbol, Any]) -> sp.Matrix:
-        """The exact vector field at a point (params-like values are taken as exact rationals)."""
-        return self.vector_field().subs(self.substitution(point))
-
     def jacobian_at(self, point: Sequence[Any] | Mapping[sp.Symbol, Any]) -> sp.Matrix:
         """The exact Jacobian at a point (params-like values are taken as exact rationals)."""
         return self.jacobian().subs(self.substitution(point))

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import os
 import runpy
 from pathlib import Path
 
 import matplotlib
 import pytest
+import torch
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
@@ -19,7 +19,12 @@ EXAMPLES = sorted((Path(__file__).resolve().parents[1] / "docs" / "examples").rg
 def test_example_runs(path, monkeypatch):
     monkeypatch.chdir(path.parent)
     monkeypatch.setattr(plt, "show", lambda *a, **k: None)
-    os.environ.setdefault("MPLBACKEND", "Agg")
-    runpy.run_path(str(path), run_name="__main__")
-    assert plt.get_fignums(), "the example drew no figure"
-    plt.close("all")
+    monkeypatch.setenv("MPLBACKEND", "Agg")  # for this test only
+    threads = torch.get_num_threads()
+    try:
+        runpy.run_path(str(path), run_name="__main__")
+        assert plt.get_fignums(), "the example drew no figure"
+        assert torch.get_num_threads() == threads, "the example changed the thread count"
+    finally:
+        torch.set_num_threads(threads)
+        plt.close("all")

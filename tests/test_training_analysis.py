@@ -28,7 +28,15 @@ from analyses.training import (
 from games import Bilinear, Quadratic, as_params, flatten_params, unflatten_params, vector_field
 from gan_models import TrainConfig, Trainer, load_checkpoint
 
-torch.set_num_threads(1)
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    """Small networks: one thread is faster; the caller's thread count is restored."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
 
 TINY = {
     "steps": 12,

@@ -52,7 +52,9 @@ from games import (
 )
 
 QUICK = os.environ.get("GAMEDYN_QUICK") == "1"
+previous_threads = torch.get_num_threads()
 torch.set_num_threads(1)  # small vectors: a thread pool costs more than it saves
+# (the thread count is restored at the end)
 
 # %%
 # The Jacobian at the equilibrium
@@ -268,3 +270,5 @@ axes[1].set_title("generated densities along the path")
 axes[1].legend(fontsize=8)
 fig.tight_layout()
 plt.show()
+
+torch.set_num_threads(previous_threads)  # leave the process as we found it

@@ -26,7 +26,9 @@ from dynamics import BestResponseGD, SimultaneousGD, run
 from games import FunctionSpaceGAN, Grid, jsd, temperature_density
 
 QUICK = os.environ.get("GAMEDYN_QUICK") == "1"
+previous_threads = torch.get_num_threads()
 torch.set_num_threads(1)  # vectors of 100 numbers: a thread pool costs more than it saves
+# (the thread count is restored at the end)
 # the collapse of simultaneous GD happens within its first ten steps
 sim_steps, max_min_steps, min_max_steps = (100, 40, 100) if QUICK else (400, 60, 200)
 
@@ -115,3 +117,5 @@ axes[0].set_ylabel("probability mass per bin")
 axes[0].legend(fontsize=8)
 fig.tight_layout()
 plt.show()
+
+torch.set_num_threads(previous_threads)  # leave the process as we found it

@@ -35,7 +35,9 @@ from analyses import (
 from gan_models import TrainConfig, Trainer, ring
 
 QUICK = os.environ.get("GAMEDYN_QUICK") == "1"
+previous_threads = torch.get_num_threads()
 torch.set_num_threads(1)  # small networks: one thread is faster than a contended pool
+# (the thread count is restored at the end)
 
 steps = 200 if QUICK else 2000
 snapshots = 4  # sample the generator four times during training
@@ -135,3 +137,5 @@ ModeHoppingGraphDisplay.from_dominant_modes(
 axes[2].title.set_fontsize(9)
 fig.tight_layout()
 plt.show()
+
+torch.set_num_threads(previous_threads)  # leave the process as we found it

@@ -39,7 +39,9 @@ from analyses import (
 from gan_models import TrainConfig, Trainer
 
 QUICK = os.environ.get("GAMEDYN_QUICK") == "1"
+previous_threads = torch.get_num_threads()
 torch.set_num_threads(1)  # small networks: one thread is faster than a contended pool
+# (the thread count is restored at the end)
 
 steps = 400 if QUICK else 2000
 every = 50 if QUICK else 200
@@ -151,3 +153,5 @@ PathAngleDisplay.from_path_angle(
     angle, labels=("init", f"step {result.step}"), title="path angle: initialisation to end"
 ).plot()
 plt.show()
+
+torch.set_num_threads(previous_threads)  # leave the process as we found it

@@ -37,7 +37,9 @@ from games import jacobian
 from gan_models import TrainConfig, Trainer
 
 QUICK = os.environ.get("GAMEDYN_QUICK") == "1"
+previous_threads = torch.get_num_threads()
 torch.set_num_threads(1)  # small networks: one thread is faster than a contended pool
+# (the thread count is restored at the end)
 
 steps = 300 if QUICK else 2000
 config = TrainConfig.from_dict(
@@ -173,3 +175,5 @@ for ax, (player, (exact, lanczos)) in zip(axes[1:], hessians.items()):
     ax.legend(fontsize=8)
 fig.tight_layout()
 plt.show()
+
+torch.set_num_threads(previous_threads)  # leave the process as we found it
