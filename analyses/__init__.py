@@ -5,6 +5,7 @@ stability regions and two-timescale studies, Display objects for the plots; the
 ``gamedyn`` command line.
 """
 
+from .checkpoints import checkpoint_game
 from .hopping import (
     ModeHoppingGraphDisplay,
     dominant_modes,
@@ -47,7 +48,6 @@ from .sweep import SweepResult, derive_seed, sweep
 from .training import (
     SpectraAlongTrainingDisplay,
     SpectraRecorder,
-    checkpoint_game,
     load_spectra_log,
     spectra_record,
 )

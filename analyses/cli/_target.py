@@ -210,7 +210,7 @@ def checkpoint_target(args: argparse.Namespace) -> Target:
     (:func:`analyses.checkpoint_game`; unrolled with ``--unroll K``)."""
     from gan_models import TrainConfig
 
-    from ..training import checkpoint_game
+    from ..checkpoints import checkpoint_game
 
     if args.point is not None:
         raise UsageError(
