@@ -10,22 +10,9 @@ minimises its own loss; ``xi = (d l_i / d theta_i)_i`` and ``J = d xi / d theta`
 from importlib import metadata as _metadata
 
 from ._protocol import Game, Params, as_params, random_params, validate_params
-from .autodiff import (
-    BlockJacobian,
-    JacobianOperator,
-    field_function,
-    flatten_params,
-    jacobian,
-    jvp,
-    unflatten_params,
-    vector_field,
-    vjp,
-)
+from .autodiff import field_function, flatten_params, unflatten_params, vector_field
 from .checks import check_game
-from .dirac import DiracGAN
-from .function_space import (
-    FunctionSpaceGAN,
-    GeneratorFunctionSpaceGAN,
+from .densities import (
     Grid,
     gaussian_mixture_density,
     generator_best_response,
@@ -37,6 +24,9 @@ from .function_space import (
     validate_density,
     virtual_training_criterion,
 )
+from .dirac import DiracGAN
+from .function_space import FunctionSpaceGAN, GeneratorFunctionSpaceGAN
+from .jacobians import BlockJacobian, JacobianOperator, jacobian, jvp, vjp
 from .modules import FlatModule
 from .parameterized import ParameterizedGAN
 from .quadratic import Bilinear, Quadratic

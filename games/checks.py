@@ -13,16 +13,8 @@ from collections.abc import Sequence
 import torch
 
 from ._protocol import Game, random_params, validate_params
-from .autodiff import (
-    JacobianOperator,
-    _custom_gradients,
-    flatten_params,
-    jacobian,
-    jvp,
-    unflatten_params,
-    vector_field,
-    vjp,
-)
+from .autodiff import _custom_gradients, flatten_params, unflatten_params, vector_field
+from .jacobians import JacobianOperator, jacobian, jvp, vjp
 
 __all__ = ["check_game"]
 

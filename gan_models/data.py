@@ -25,7 +25,7 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
-from games.function_space import TEMPERATURE_MODES
+from games.densities import TEMPERATURE_MODES
 from games.validation import as_matrix, as_positive_int, choice
 
 __all__ = [

@@ -240,7 +240,7 @@ def test_jacobian_strategies_agree():
     from conftest import TinyNeuralGAN
 
     from games import unrolled
-    from games.autodiff import _AUTO_PROBE_MIN
+    from games.jacobians import _AUTO_PROBE_MIN
 
     small = TinyNeuralGAN(hidden=6, batch=8)
     point = random_params(small, seed=2)
@@ -252,7 +252,7 @@ def test_jacobian_strategies_agree():
     full = jacobian(big, point, method="vmap").matrix
     torch.testing.assert_close(jacobian(big, point, method="auto").matrix, full)
     # the probe's operator (reused by the loop strategy) gives the same rows
-    from games.autodiff import _default_chunk, _probe_strategy
+    from games.jacobians import _default_chunk, _probe_strategy
 
     point64 = tuple(p.to(torch.float64) for p in point)
     chosen, operator = _probe_strategy(big, point64, _default_chunk(sum(big.sizes)))

@@ -15,7 +15,7 @@ from analyses import summarize
 from analyses._stats import mean_se
 from analyses.plots import _axes
 from games import temperature_density
-from games.function_space import TEMPERATURE_MODES
+from games.densities import TEMPERATURE_MODES
 from gan_models import temperature
 
 
