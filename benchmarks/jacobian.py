@@ -31,7 +31,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from _mlp_game import MLPGame, hidden_for
 
 from games import flatten_params, jacobian, unflatten_params, vector_field
-from games._autodiff import vector_field_graph
+from games.autodiff import vector_field_graph
 
 
 def timed(fn: Callable[[], object], repeats: int) -> tuple[float, object]:

@@ -52,7 +52,7 @@ from analyses import (  # noqa: E402
     summarize,
     sweep,
 )
-from gan_models import TrainConfig, Trainer, build_data, load_config  # noqa: E402
+from gan_models import TrainConfig, Trainer, build_data, jsonio, load_config  # noqa: E402
 
 SWEEP_NAME = "benchmarks.mode_coverage.run_point"
 TUNING_SEEDS = (100, 101)
@@ -257,7 +257,7 @@ def _finished(results_file: Path) -> dict[tuple[str, str, int], dict[str, Any]]:
         if not line.strip():
             continue
         try:
-            record = json.loads(line)
+            record = jsonio.loads(line)
         except json.JSONDecodeError:
             continue  # a torn last line (the sweep repairs it)
         if record.get("status") == "ok":
@@ -564,7 +564,7 @@ def report(results_file: Path, out: Path) -> list[dict[str, Any]]:
         "rows": rows,
         "tuning": tuning,
     }
-    (out / "summary.json").write_text(json.dumps(summary, indent=1, allow_nan=False) + "\n")
+    (out / "summary.json").write_text(jsonio.dumps(summary, indent=1) + "\n")
     (out / "table.md").write_text(table(rows) + "\n")
     figures(done, rows, out)
     return rows

@@ -121,20 +121,42 @@ def test_function_space_numbers(report):
 
 def test_neural_quick_is_reproducible(tmp_path, monkeypatch):
     from analyses import report as module
+    from analyses.report import neural
 
-    monkeypatch.setitem(module.NEURAL_RUNS, "quick", (40, 6, 2))  # the same code, fewer steps
+    monkeypatch.setitem(neural.NEURAL_RUNS, "quick", (40, 4, 200))  # the same code, fewer steps
+    assert module.NEURAL_RUNS is neural.NEURAL_RUNS
     a = generate_report(tmp_path / "a", quick=True, seed=3, device="cpu", studies=["neural"])
     b = generate_report(tmp_path / "b", quick=True, seed=3, device="cpu", studies=["neural"])
-    runs = a["studies"]["neural"]["runs"]
-    assert runs == b["studies"]["neural"]["runs"]
-    assert set(runs) == {"plain GAN", "unrolled GAN (K = 2)"}
-    for run in runs.values():
-        assert 0 <= run["modes_covered"] <= 8
-        assert 0.0 <= run["high_quality_percent"] <= 100.0
-    # step 0 and one evaluation every max(1, steps // 20) steps
-    assert len(runs["plain GAN"]["modes_covered_over_time"]) == 21
-    assert len(runs["unrolled GAN (K = 2)"]["modes_covered_over_time"]) == 7
+    n = a["studies"]["neural"]
+    assert n == b["studies"]["neural"] | {"seconds": n["seconds"]}
+    # step 0 and one evaluation every 4 steps; statistics skip steps <= 10 % of 40 (0, 4)
+    assert n["eval_steps"] == list(range(0, 41, 4)) and n["n_evaluations"] == 9
+    shares, modes = n["dominant_share"], n["dominant_mode"]
+    assert all(1 / 8 <= s <= 1 for s in shares)
+    # the concentration rule: a dominant mode exactly where the share is >= 1/2
+    assert all((m is not None) == (s >= 0.5) for s, m in zip(shares, modes))
+    assert n["n_concentrated"] == sum(s >= 0.5 for s in shares[2:])
+    assert n["distinct_dominant_modes"] == len({m for m in modes[2:] if m is not None})
+    assert n["data_high_quality_percent"] == pytest.approx(100 * (1 - math.exp(-4.5)))
     assert a["figures"]["neural"] == ["neural_samples", "neural_coverage", "neural_mode_hopping"]
+
+
+def test_temperature_quick_is_reproducible(tmp_path, monkeypatch):
+    from analyses.report import temperature
+
+    monkeypatch.setitem(temperature.TEMPERATURE_RUNS, "quick", (40, 20))
+    a = generate_report(tmp_path / "a", quick=True, seed=1, device="cpu", studies=["temperature"])
+    b = generate_report(tmp_path / "b", quick=True, seed=1, device="cpu", studies=["temperature"])
+    runs = a["studies"]["temperature"]["runs"]
+    assert runs == b["studies"]["temperature"]["runs"]
+    assert list(runs) == ["plain GAN", "unrolled GAN (K = 5, inner lr 0.001)"]
+    assert a["studies"]["temperature"]["chosen"] == temperature.CHOSEN
+    for name, run in runs.items():
+        assert run["steps"] == (40 if name == "plain GAN" else 20)
+        final = run["final_share"]
+        assert sum(final) == pytest.approx(1.0) and run["dominant_share_over_time"][-1] == max(final)
+        assert len(run["dominant_share_over_time"]) == run["steps"] + 1  # every step here
+    assert a["figures"]["temperature"] == ["temperature_along_training", "temperature_share"]
 
 
 def test_bad_arguments():

@@ -18,7 +18,8 @@ The package
 -----------
 One module per study — :mod:`~analyses.report.xy`, :mod:`~analyses.report.dirac`,
 :mod:`~analyses.report.ttur`, :mod:`~analyses.report.unroll`,
-:mod:`~analyses.report.function_space`, :mod:`~analyses.report.neural` — each with
+:mod:`~analyses.report.function_space`, :mod:`~analyses.report.temperature`,
+:mod:`~analyses.report.neural` — each with
 ``KEY``, ``TITLE``, ``INTRO`` and ``compute`` (the numbers, the table and what the
 figures need) then ``figures`` (drawn and saved); :mod:`~analyses.report.page` renders
 ``index.html``; :mod:`~analyses.report.folder` writes the folder (:func:`generate_report`).
@@ -32,5 +33,6 @@ from .folder import _INTROS as _INTROS  # the studies' registry, for the tests
 from .folder import _RUNNERS as _RUNNERS
 from .folder import STUDIES, generate_report
 from .neural import NEURAL_RUNS
+from .temperature import TEMPERATURE_RUNS
 
-__all__ = ["NEURAL_RUNS", "STUDIES", "generate_report", "r1_gd_step_bound"]
+__all__ = ["NEURAL_RUNS", "STUDIES", "TEMPERATURE_RUNS", "generate_report", "r1_gd_step_bound"]

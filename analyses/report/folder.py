@@ -13,12 +13,12 @@ import torch
 
 from gan_models import jsonio
 
-from . import dirac, function_space, neural, page, ttur, unroll, xy
+from . import dirac, function_space, neural, page, temperature, ttur, unroll, xy
 from ._common import Context, Section
 
 __all__ = ["STUDIES", "generate_report"]
 
-_MODULES = (xy, dirac, ttur, unroll, function_space, neural)
+_MODULES = (xy, dirac, ttur, unroll, function_space, temperature, neural)
 
 STUDIES: dict[str, str] = {m.KEY: m.TITLE for m in _MODULES}
 """The report's studies, by key, in the order they appear."""
