@@ -12,8 +12,9 @@ another — the cat-and-mouse of mode collapse.  We train it briefly with
 is the nearest mode of a high-quality sample; 2,500 samples), and turn the sequence of
 dominant modes into a directed graph (``analyses.mode_hopping_graph``).  Side by side,
 the same GAN with a PacGAN discriminator (Lin et al. 2018), which judges two samples at
-once and so can see that they are alike: at no extra cost per step, it spreads over all
-modes.
+once and so can see that they are alike, at almost no extra cost per step.  This is a
+short run of one seed; the mode-coverage benchmark (``docs/mode_coverage.md``) measures
+the remedies over five seeds.
 """
 
 # %%
@@ -21,11 +22,11 @@ import io
 import os
 
 import matplotlib.pyplot as plt
-import numpy as np
 import torch
 
 from analyses import (
     CoverageDisplay,
+    ModeCoverage,
     ModeHoppingGraphDisplay,
     SamplesDisplay,
     coverage_evaluator,
@@ -83,9 +84,9 @@ for name, config in configs.items():
 # %%
 # Samples during training
 # -----------------------
-# Blue: high-quality samples; red: the rest; circles: 3 std around each mode.  The
-# plain GAN's samples sit near one or two modes at a time, a different one at each
-# snapshot; PacGAN's spread over the ring and then sharpen onto all modes.
+# Blue: high-quality samples; red: the rest; circles: 3 std around each mode (same axes
+# in every panel).  Collapse is every sample near one mode; hopping is that mode
+# changing between snapshots; the titles and the printed lines say what this run did.
 fig, axes = plt.subplots(2, snapshots, figsize=(4 * snapshots, 8.2))
 for row, (name, (samples, _, _)) in zip(axes, results.items()):
     for ax, (step, points) in zip(row, samples.items()):
@@ -107,22 +108,23 @@ fig.tight_layout()
 # %%
 # Coverage over training and the hopping graph
 # --------------------------------------------
-# ``CoverageDisplay`` wants ``ModeCoverage`` objects; the trainer's history holds
-# their ``as_dict()`` records, so we fill the Display's fields from those.  The
-# dominant mode of each evaluation (the mode with the most high-quality samples; none
-# when no sample is high quality) gives the hopping graph: edge ``i -> j`` each time the
-# dominant mode changed from ``i`` to ``j``.
+# The trainer's history holds ``ModeCoverage.as_dict()`` records;
+# ``ModeCoverage.from_dict`` turns them back into coverages for the Displays.  An
+# evaluation is *concentrated* when at least half of all its samples are nearest one
+# mode, its *dominant mode*; the dominant modes of concentrated evaluations give the
+# hopping graph (edge ``i -> j`` each time the dominant mode changed from ``i`` to ``j``;
+# an evaluation that is not concentrated breaks the chain).
 fig, axes = plt.subplots(1, 3, figsize=(18, 5))
 for ax, (name, (_, history, _)) in zip(axes[:2], results.items()):
-    CoverageDisplay(
-        np.array([r["step"] for r in history], dtype=float),
-        np.array([r["modes_covered"] for r in history]),
-        np.array([r["high_quality_percent"] for r in history]),
-        8,
-        f"{name}: mode coverage during training",
+    CoverageDisplay.from_coverages(
+        [r["step"] for r in history],
+        [ModeCoverage.from_dict(r) for r in history],
+        title=f"{name}: mode coverage during training",
     ).plot(ax=ax)
 
 dominant = [record["dominant_mode"] for record in results["plain GAN"][1]]
+concentrated = sum(d is not None for d in dominant)
+print(f"plain GAN: {concentrated} of {len(dominant)} evaluations concentrated")
 graph = mode_hopping_graph(dominant, n_modes=8)
 cycles = hopping_cycles(graph)
 visited = sum(graph.nodes[k]["visits"] > 0 for k in graph)
