@@ -1,0 +1,163 @@
+"""Theory next to practice: the spectra of the ring GAN's game along training, plain and unrolled.
+
+Trains the shipped ``plain_ring`` and ``unrolled_ring`` configurations (the unrolled-GAN
+paper's 2-D experiment, seed 0) and, every ``--every`` steps, computes at the current
+parameters (a checkpoint, :func:`analyses.checkpoint_game`, fixed batch) the top
+eigenvalues by magnitude of
+
+- J, the Jacobian of the plain GAN's simultaneous gradient field, and
+- J_K, the Jacobian of the unrolled game's field (K = ``--unroll`` inner Adam steps of
+  the discriminator, the configuration's inner rule),
+
+with ARPACK (:func:`analyses.top_eigenvalues`, matrix-free).  The rotational part of an
+eigenvalue λ is |Im λ| / |Re λ|.  Writes ``docs/ring_spectra/spectra.json`` and
+``docs/ring_spectra/ring_spectra.png``.
+
+    python benchmarks/ring_spectra.py                      # 2,500 steps each, every 500
+    python benchmarks/ring_spectra.py --report-only        # the figure from spectra.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from analyses import checkpoint_game, coverage_evaluator, top_eigenvalues  # noqa: E402
+from gan_models import Trainer, jsonio, load_config  # noqa: E402
+
+OUT = ROOT / "docs" / "ring_spectra"
+
+
+def _commit() -> str:
+    try:
+        return subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def _spectrum(path: Path, unroll: int, k: int) -> dict[str, Any]:
+    game, point, _ = checkpoint_game(path, unroll=unroll)
+    started = time.perf_counter()
+    spectrum = top_eigenvalues(game, point, k=k, which="magnitude")
+    values = np.asarray(spectrum.values)
+    return {
+        "eigenvalues": [[float(v.real), float(v.imag)] for v in values],
+        "rotation": [float(abs(v.imag) / max(abs(v.real), 1e-300)) for v in values],
+        "products": int(spectrum.products),
+        "seconds": time.perf_counter() - started,
+    }
+
+
+def run(config: str, steps: int, every: int, unroll: int, k: int) -> dict[str, Any]:
+    """Train ``config`` (seed 0) for ``steps``; spectra of J and J_K every ``every`` steps."""
+    cfg = load_config(config).replace(
+        steps=steps, eval_every=every, checkpoint_every=every, log_every=every, device="cpu"
+    )
+    records = []
+    with tempfile.TemporaryDirectory(prefix="gamedyn-spectra-") as tmp:
+        trainer = Trainer.from_config(
+            cfg, out_dir=tmp, metrics=coverage_evaluator, progress=False, stream=io.StringIO()
+        )
+        while True:
+            trainer.save()
+            checkpoint = Path(tmp) / "checkpoint.pt"
+            last = trainer.history[-1] if trainer.history else {}
+            record = {
+                "step": trainer.step,
+                "dominant_share": last.get("dominant_share"),
+                "dominant_mode": last.get("dominant_mode"),
+                "high_quality_percent": last.get("high_quality_percent"),
+                "plain": _spectrum(checkpoint, 0, k),
+                "unrolled": _spectrum(checkpoint, unroll, k),
+            }
+            records.append(record)
+            print(
+                f"{config} step {trainer.step}: |Im|/|Re| of the top-{k} J "
+                f"{np.round(record['plain']['rotation'], 2).tolist()}, J_{unroll} "
+                f"{np.round(record['unrolled']['rotation'], 2).tolist()}",
+                flush=True,
+            )
+            if trainer.step >= steps:
+                break
+            trainer.train(stop_after=every)
+    return {"config": config, "trained_unroll": cfg.unroll.steps, "records": records}
+
+
+def figure(summary: dict[str, Any], out: Path) -> None:
+    """Median |Im|/|Re| of the top eigenvalues of J and of J_K along training, per run."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    runs = summary["runs"]
+    fig, axes = plt.subplots(1, len(runs), figsize=(6.5 * len(runs), 4.2), squeeze=False)
+    for ax, run in zip(axes[0], runs):
+        steps = [r["step"] for r in run["records"]]
+        for key, label in (
+            ("plain", "J (plain game)"),
+            ("unrolled", f"J_K (K = {summary['unroll']})"),
+        ):
+            rot = [np.median(r[key]["rotation"]) for r in run["records"]]
+            top = [max(r[key]["rotation"]) for r in run["records"]]
+            (line,) = ax.plot(steps, rot, marker="o", label=f"{label}: median")
+            ax.plot(steps, top, linestyle=":", color=line.get_color(), label=f"{label}: max")
+        ax.set_yscale("symlog", linthresh=0.1)
+        ax.set_xlabel("training step")
+        ax.set_ylabel(f"|Im λ| / |Re λ| of the top-{summary['k']} eigenvalues")
+        ax.set_title(f"trained as {run['config']} (seed 0)")
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(out / "ring_spectra.png", dpi=90)
+    plt.close(fig)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=2500)
+    parser.add_argument("--every", type=int, default=500)
+    parser.add_argument("--unroll", type=int, default=10)
+    parser.add_argument("--k", type=int, default=6)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--report-only", action="store_true")
+    parser.add_argument("--out", type=Path, default=OUT)
+    args = parser.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    path = args.out / "spectra.json"
+    if not args.report_only:
+        torch.set_num_threads(args.threads)
+        summary = {
+            "steps": args.steps,
+            "every": args.every,
+            "unroll": args.unroll,
+            "k": args.k,
+            "commit": _commit(),
+            "torch": torch.__version__,
+            "threads": args.threads,
+            "runs": [
+                run(name, args.steps, args.every, args.unroll, args.k)
+                for name in ("plain_ring", "unrolled_ring")
+            ],
+        }
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(jsonio.dumps(summary, indent=1) + "\n")
+        tmp.replace(path)
+    figure(jsonio.loads(path.read_text()), args.out)
+
+
+if __name__ == "__main__":
+    main()
