@@ -13,7 +13,14 @@ import math
 import numpy as np
 import torch
 
-__all__ = ["as_matrix", "as_nonnegative", "as_positive_int", "as_vector", "choice"]
+__all__ = [
+    "as_matrix",
+    "as_nonnegative",
+    "as_positive_float",
+    "as_positive_int",
+    "as_vector",
+    "choice",
+]
 
 
 def _float64(value: object, name: str, expected: str) -> torch.Tensor:
@@ -73,6 +80,16 @@ def as_nonnegative(value: object, name: str) -> float:
     number = float(value)
     if not math.isfinite(number) or number < 0:
         raise ValueError(f"{name}: expected a finite number >= 0, got {value!r}")
+    return number
+
+
+def as_positive_float(value: object, name: str) -> float:
+    """A finite number > 0, or a clear error."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{name}: expected a positive float, got {type(value).__name__}")
+    number = float(value)
+    if not math.isfinite(number) or number <= 0:
+        raise ValueError(f"{name}: expected a positive float, got {value!r}")
     return number
 
 

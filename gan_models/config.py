@@ -103,24 +103,24 @@ class DataConfig:
 
 
 @dataclass
-class GeneratorConfig:
+class _NetworkConfig:
+    """The settings both players' MLPs share."""
+
     depth: int = 2
     width: int = 128
     activation: str = "relu"
     init: str = "orthogonal"
     gain: float = 0.8
     spectral_norm: bool = False
+
+
+@dataclass
+class GeneratorConfig(_NetworkConfig):
     components: int = 1
 
 
 @dataclass
-class DiscriminatorConfig:
-    depth: int = 2
-    width: int = 128
-    activation: str = "relu"
-    init: str = "orthogonal"
-    gain: float = 0.8
-    spectral_norm: bool = False
+class DiscriminatorConfig(_NetworkConfig):
     minibatch_discrimination: int = 0
     pack: int = 1
 

@@ -26,7 +26,7 @@ import numpy as np
 import torch
 
 from games.densities import TEMPERATURE_MODES
-from games.validation import as_matrix, as_positive_int, choice
+from games.validation import as_matrix, as_positive_float, as_positive_int, choice
 
 __all__ = [
     "GaussianMixture",
@@ -79,15 +79,6 @@ def _as_device(device: object, name: str = "device") -> torch.device | None:
         raise ValueError(
             f"{name}: expected a torch.device or a device string, got {device!r}"
         ) from exc
-
-
-def _as_positive_float(value: object, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise TypeError(f"{name}: expected a positive float, got {type(value).__name__}")
-    number = float(value)
-    if not math.isfinite(number) or number <= 0:
-        raise ValueError(f"{name}: expected a positive float, got {value!r}")
-    return number
 
 
 # -- the mixture ----------------------------------------------------------------------------
@@ -149,7 +140,7 @@ class GaussianMixture:
         if isinstance(std, (torch.Tensor, np.ndarray)) and std.ndim == 0:
             std = std.item()
         if isinstance(std, (int, float, np.integer, np.floating)) and not isinstance(std, bool):
-            self.std: float | torch.Tensor = _as_positive_float(std, "std")
+            self.std: float | torch.Tensor = as_positive_float(std, "std")
             self.stds: torch.Tensor = torch.full((k,), float(self.std), dtype=torch.float64)
         else:
             try:
@@ -308,7 +299,7 @@ def ring(n_modes: int = 8, radius: float = 1.0, std: float = 0.01) -> GaussianMi
     [0.0, 1.0]
     """
     n_modes = as_positive_int(n_modes, "n_modes")
-    radius = _as_positive_float(radius, "radius")
+    radius = as_positive_float(radius, "radius")
     angles = 2 * math.pi * torch.arange(n_modes, dtype=torch.float64) / n_modes
     modes = radius * torch.stack([torch.cos(angles), torch.sin(angles)], dim=1)
     return GaussianMixture(modes, std)
@@ -328,7 +319,7 @@ def grid(size: int = 5, spacing: float = 2.0, std: float = 0.05) -> GaussianMixt
     (25, [-4.0, -4.0], [4.0, 4.0])
     """
     size = as_positive_int(size, "size")
-    spacing = _as_positive_float(spacing, "spacing")
+    spacing = as_positive_float(spacing, "spacing")
     axis = spacing * (torch.arange(size, dtype=torch.float64) - (size - 1) / 2)
     xx, yy = torch.meshgrid(axis, axis, indexing="ij")
     return GaussianMixture(torch.stack([xx.reshape(-1), yy.reshape(-1)], dim=1), std)
@@ -349,7 +340,7 @@ def temperature(scale: float = 1.0) -> GaussianMixture:
     >>> data.modes.flatten().tolist(), data.std.tolist()
     ([28.0, -28.0], [5.0, 4.0])
     """
-    scale = _as_positive_float(scale, "scale")
+    scale = as_positive_float(scale, "scale")
     means = [[mu / scale] for mu, _ in TEMPERATURE_MODES]
     stds = [sd / scale for _, sd in TEMPERATURE_MODES]
     return GaussianMixture(means, stds)
@@ -394,7 +385,7 @@ def high_dimensional(
     """
     dim = as_positive_int(dim, "dim")
     n_modes = as_positive_int(n_modes, "n_modes")
-    radius = _as_positive_float(radius, "radius")
+    radius = as_positive_float(radius, "radius")
     layout = choice(layout, "layout", ("sphere", "one_hot"))
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
         raise TypeError(f"seed: expected a non-negative int, got {type(seed).__name__}")

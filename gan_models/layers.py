@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from games.validation import as_nonnegative, choice
+from games.validation import as_nonnegative, as_positive_float, choice
 
 from .data import _as_device, _as_float_dtype, _as_generator
 
@@ -44,15 +44,6 @@ def _as_bool(value: object, name: str) -> bool:
     if not isinstance(value, (bool, np.bool_)):
         raise TypeError(f"{name}: expected a bool, got {type(value).__name__}")
     return bool(value)
-
-
-def _as_gain(value: object, name: str = "gain") -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise TypeError(f"{name}: expected a positive float, got {type(value).__name__}")
-    number = float(value)
-    if not math.isfinite(number) or number <= 0:
-        raise ValueError(f"{name}: expected a positive float, got {value!r}")
-    return number
 
 
 def _activation(
@@ -202,7 +193,7 @@ class _Config:
                 raise ValueError(
                     "gain: only used by init 'orthogonal', 'xavier' or 'kaiming', but init is 'default'"
                 )
-            self.gain: float | None = _as_gain(gain)
+            self.gain: float | None = as_positive_float(gain, "gain")
         else:
             self.gain = None
         self.spectral_norm = _as_bool(spectral_norm, "spectral_norm")
