@@ -442,7 +442,7 @@ def figures(
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from analyses import CoverageDisplay, ModeHoppingGraphDisplay, SamplesDisplay, dominant_modes
+    from analyses import CoverageDisplay, ModeHoppingGraphDisplay, SamplesDisplay
 
     written = []
     for dataset in ("ring", "grid"):
@@ -497,13 +497,14 @@ def figures(
 
             covs = [ModeCoverage.from_dict(e) for e in evals]
             stats = collapse_statistics([e["step"] for e in evals], covs)
-            fig, ax = plt.subplots(figsize=(6.5, 6))
+            fig, ax = plt.subplots(figsize=(7, 6.5))
             ModeHoppingGraphDisplay.from_dominant_modes(
-                dominant_modes(covs),
+                stats["dominant_modes"],
                 modes,
                 title=f"plain GAN, {dataset}, seed 0: {stats['n_concentrated']} of "
-                f"{stats['n_evaluations']} evaluations concentrated",
+                f"{stats['n_evaluations']} evaluations concentrated\n",
             ).plot(ax=ax)
+            ax.title.set_fontsize(9)
             fig.tight_layout()
             fig.savefig(out / f"{dataset}_hopping.png", dpi=80)
             plt.close(fig)
