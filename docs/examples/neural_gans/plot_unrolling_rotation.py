@@ -1,6 +1,6 @@
 """
-What unrolling does to the rotation: the Dirac-GAN's closed form and a trained ring GAN
-======================================================================================
+What unrolling does to the rotation of a GAN's field
+====================================================
 
 A GAN's simultaneous-gradient field rotates around its equilibria: the Jacobian J has
 eigenvalues with large imaginary parts, and gradient descent spirals (Mescheder et al.
