@@ -35,7 +35,7 @@ INTRO = (
 )
 
 NEURAL_RUNS: dict[str, tuple[int, int, int]] = {
-    "quick": (500, 50, 1000),
+    "quick": (300, 30, 1000),
     "full": (4000, 250, 2500),
 }
 """(steps, evaluate every, samples per evaluation) of the plain GAN per report mode."""

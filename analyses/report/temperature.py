@@ -82,7 +82,7 @@ TUNING_SEEDS = (100, 101)
 CHOSEN = "K=5, inner lr 1e-3"
 """The candidate ``benchmarks/temperature_tuning.py`` chose (docs/temperature_gan/tuning.json)."""
 
-TEMPERATURE_RUNS: dict[str, tuple[int, int]] = {"quick": (300, 200), "full": (2000, 1500)}
+TEMPERATURE_RUNS: dict[str, tuple[int, int]] = {"quick": (200, 100), "full": (2000, 1500)}
 """(plain GAN steps, unrolled GAN steps) per report mode; 40 evaluations per run."""
 
 
