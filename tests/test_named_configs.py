@@ -52,3 +52,10 @@ def test_an_unknown_name_lists_the_shipped_ones(capsys):
     assert len(err.splitlines()) == 1
     assert err.startswith("gamedyn: error: config: 'unrolled_rign' is neither a file")
     assert "unrolled_ring" in err
+
+
+def test_train_help_lists_every_shipped_name(capsys):
+    with pytest.raises(SystemExit):
+        main(["train", "--help"])
+    out = " ".join(capsys.readouterr().out.split())
+    assert all(name in out for name in config_names())

@@ -15,11 +15,18 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     parser: argparse.ArgumentParser = subparsers.add_parser(
         "train",
         help="train a neural GAN from a TOML configuration (resumes from OUT's checkpoint)",
-        description="Train a neural GAN from a TOML configuration file (see docs/training.md); "
+        description="Train a neural GAN from a TOML configuration file or a shipped "
+        "configuration by name (see docs/training.md); "
         "logs, samples and the checkpoint go to --out, and an existing checkpoint there "
         "is resumed exactly.",
     )
-    parser.add_argument("config", help="TOML configuration file")
+    from gan_models import config_names
+
+    parser.add_argument(
+        "config",
+        help="a TOML configuration file, or the name of a shipped configuration: "
+        f"{', '.join(config_names())}",
+    )
     parser.add_argument("--out", required=True, help="output folder (log.jsonl, checkpoint.pt)")
     parser.add_argument("--steps", type=int, default=None, help="override the number of steps")
     parser.add_argument("--seed", type=int, default=None, help="override the seed")
