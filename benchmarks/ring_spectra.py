@@ -112,25 +112,54 @@ def figure(summary: dict[str, Any], out: Path) -> None:
     import matplotlib.pyplot as plt
 
     runs = summary["runs"]
-    fig, axes = plt.subplots(1, len(runs), figsize=(6.5 * len(runs), 4.2), squeeze=False)
-    for ax, run in zip(axes[0], runs):
+    fig, axes = plt.subplots(2, len(runs), figsize=(6.5 * len(runs), 7.5), squeeze=False)
+    for col, run in enumerate(runs):
         steps = [r["step"] for r in run["records"]]
+        top, bottom = axes[0, col], axes[1, col]
         for key, label in (
             ("plain", "J (plain game)"),
             ("unrolled", f"J_K (K = {summary['unroll']})"),
         ):
-            rot = [np.median(r[key]["rotation"]) for r in run["records"]]
-            top = [max(r[key]["rotation"]) for r in run["records"]]
-            (line,) = ax.plot(steps, rot, marker="o", label=f"{label}: median")
-            ax.plot(steps, top, linestyle=":", color=line.get_color(), label=f"{label}: max")
-        ax.set_yscale("symlog", linthresh=0.1)
-        ax.set_xlabel("training step")
-        ax.set_ylabel(f"|Im λ| / |Re λ| of the top-{summary['k']} eigenvalues")
-        ax.set_title(f"trained as {run['config']} (seed 0)")
-        ax.legend(fontsize=8)
+            rot = [np.median(r[key]["magnitude"]["rotation"]) for r in run["records"]]
+            (line,) = top.plot(steps, rot, marker="o", label=label)
+            imag = [
+                max(abs(p[1]) for p in r[key]["imaginary"]["eigenvalues"]) for r in run["records"]
+            ]
+            bottom.plot(steps, imag, marker="s", color=line.get_color(), label=label)
+        top.set_yscale("symlog", linthresh=0.1)
+        top.set_ylabel(f"median |Im λ| / |Re λ|, top-{summary['k']} by |λ|")
+        top.set_title(f"trained as {run['config']} (seed 0)")
+        top.legend(fontsize=8)
+        bottom.set_xlabel("training step")
+        bottom.set_ylabel("largest |Im λ|")
+        bottom.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(out / "ring_spectra.png", dpi=90)
     plt.close(fig)
+
+
+def _complex(pair: list[float]) -> str:
+    re, im = pair
+    return f"{re:.3g} {'+' if im >= 0 else '−'} {abs(im):.3g}i"
+
+
+def table(summary: dict[str, Any]) -> str:
+    """A markdown table: per run and checkpoint, the eigenvalue of J and of J_K with the
+    largest imaginary part, and the median |Im|/|Re| of the top-k by magnitude."""
+    k, unroll = summary["k"], summary["unroll"]
+    lines = [
+        f"| trained as | step | J: largest-Im eigenvalue | J: median abs(Im)/abs(Re), top-{k} "
+        f"| J_{unroll}: largest-Im eigenvalue | J_{unroll}: median abs(Im)/abs(Re), top-{k} |",
+        "|---|---|---|---|---|---|",
+    ]
+    for run in summary["runs"]:
+        for r in run["records"]:
+            cells = []
+            for key in ("plain", "unrolled"):
+                top = max(r[key]["imaginary"]["eigenvalues"], key=lambda p: abs(p[1]))
+                cells += [_complex(top), f"{np.median(r[key]['magnitude']['rotation']):.2f}"]
+            lines.append(f"| {run['config']} | {r['step']:,} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
 
 
 def main() -> None:
@@ -163,7 +192,9 @@ def main() -> None:
         tmp = path.with_suffix(".tmp")
         tmp.write_text(jsonio.dumps(summary, indent=1) + "\n")
         tmp.replace(path)
-    figure(jsonio.loads(path.read_text()), args.out)
+    summary = jsonio.loads(path.read_text())
+    figure(summary, args.out)
+    (args.out / "table.md").write_text(table(summary))
 
 
 if __name__ == "__main__":
