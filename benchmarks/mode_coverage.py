@@ -201,7 +201,7 @@ def run_point(
     """Train ``config`` on ``dataset`` with trainer seed ``replicate`` (the sweep's derived
     ``seed`` is recorded by the sweep, not used: tables report "seeds 0-4")."""
     torch.set_num_threads(threads)
-    mapping = _with(mapping_of(dataset, config), steps=steps)
+    mapping = _with(mapping_of(dataset, config))  # a deep copy
     mapping.update(seed=replicate, steps=steps, device="cpu")
     mapping["eval_every"] = min(mapping["eval_every"], max(1, steps // 10))
     mapping["checkpoint_every"] = min(mapping["checkpoint_every"], max(1, steps // 4))
