@@ -159,7 +159,26 @@ def test_temperature_quick_is_reproducible(tmp_path, monkeypatch):
     assert a["figures"]["temperature"] == ["temperature_along_training", "temperature_share"]
 
 
+def test_parallel_studies_give_the_serial_numbers(report, tmp_path):
+    # jobs=2: each study in its own spawned process; every study seeds itself, so the
+    # numbers and figures are those of the serial run in the module fixture
+    lines: list[str] = []
+    keys = ["xy", "function_space"]
+    summary = generate_report(tmp_path, quick=True, studies=keys, jobs=2, progress=lines.append)
+    serial = report[1]
+    assert list(summary["studies"]) == keys  # page order, not completion order
+    for key in keys:
+        assert summary["studies"][key] == serial["studies"][key]
+        assert summary["figures"][key] == serial["figures"][key]
+        for name in summary["figures"][key]:
+            assert (tmp_path / "figures" / f"{name}.png").stat().st_size > 1000
+    assert lines[0] == "running 2 studies in 2 processes ..."
+    assert sorted(line[:5] for line in lines[1:3]) == ["[1/2]", "[2/2]"]
+
+
 def test_bad_arguments():
+    with pytest.raises(ValueError, match="jobs"):
+        generate_report("unused", jobs=0, studies=["xy"])
     with pytest.raises(ValueError, match="studies"):
         generate_report("unused", studies=["nope"])
     with pytest.raises(ValueError, match="seed"):
@@ -184,6 +203,7 @@ def test_cli_report(tmp_path, capsys):
         (["--seed", "-2"], "seed"),
         (["--device", "warp-drive"], "device"),
         (["--seed", "x"], "--seed"),
+        (["--jobs", "0"], "--jobs"),
     ],
 )
 def test_cli_report_bad_input(tmp_path, capsys, argv, key):

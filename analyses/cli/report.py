@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-__all__ = ["add_arguments", "add_parser", "run"]
+__all__ = ["add_arguments", "add_parser", "default_jobs", "run"]
 
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
@@ -50,6 +50,31 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         help=f"run only these studies, from: {', '.join(STUDIES)} (default: all)",
     )
+    parser.add_argument(
+        "--jobs",
+        type=_jobs,
+        default=None,
+        metavar="N",
+        help="studies run at once, each in its own process (default: the number of CPU "
+        "cores, at most 4; 1 runs them one after the other in this process)",
+    )
+
+
+def _jobs(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an int >= 1, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected an int >= 1, got {text!r}")
+    return value
+
+
+def default_jobs() -> int:
+    """The report's default number of processes: the CPU cores, at most 4."""
+    import os
+
+    return max(1, min(4, os.cpu_count() or 1))
 
 
 def run(args: argparse.Namespace) -> int:
@@ -64,6 +89,7 @@ def run(args: argparse.Namespace) -> int:
             device=args.device,
             studies=args.studies,
             progress=lambda line: print(line, file=sys.stderr, flush=True),
+            jobs=args.jobs if args.jobs is not None else default_jobs(),
         )
     except ValueError as error:
         print(f"gamedyn: error: {error}", file=sys.stderr)
