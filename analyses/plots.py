@@ -109,8 +109,7 @@ class PhasePortraitDisplay:
         points = theta0.repeat(xx.size, 1)
         points[:, i] = torch.as_tensor(xx.ravel())
         points[:, j] = torch.as_tensor(yy.ravel())
-        fieldfn = field_function(game)
-        xi = torch.stack([fieldfn(p) for p in points]).detach().numpy()
+        xi = _field_on_points(game, points).detach().numpy()
         u, v = -xi[:, i].reshape(xx.shape), -xi[:, j].reshape(xx.shape)
         paths: dict[str, np.ndarray] = {}
         if rules:
@@ -152,6 +151,20 @@ class PhasePortraitDisplay:
         ax.set_ylabel(self.labels[1])
         ax.set_title(self.title + " (arrows: flow -xi)")
         return self
+
+
+def _field_on_points(game: Game, points: torch.Tensor) -> torch.Tensor:
+    """The field at each row of ``points`` (``(m, n)`` flat parameter vectors): ``(m, n)``.
+
+    One batched call through :func:`torch.func.vmap` of :func:`games.field_function`;
+    a game whose field cannot be batched (data-dependent control flow, ``.item()``, in-place
+    updates of captured tensors) is evaluated point by point instead, with the same result.
+    """
+    fieldfn = field_function(game)
+    try:
+        return torch.func.vmap(fieldfn)(points)
+    except (RuntimeError, NotImplementedError, ValueError, TypeError):
+        return torch.stack([fieldfn(p) for p in points])
 
 
 def game_index(game: Game, flat_index: int) -> int:
