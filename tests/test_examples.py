@@ -15,8 +15,11 @@ import matplotlib.pyplot as plt
 EXAMPLES = sorted((Path(__file__).resolve().parents[1] / "docs" / "examples").rglob("plot_*.py"))
 
 
-@pytest.mark.parametrize("path", EXAMPLES, ids=[p.stem for p in EXAMPLES])
-def test_example_runs(path, monkeypatch):
+def _run(path: Path, monkeypatch: pytest.MonkeyPatch, quick: bool) -> None:
+    if quick:
+        monkeypatch.setenv("GAMEDYN_QUICK", "1")
+    else:
+        monkeypatch.delenv("GAMEDYN_QUICK", raising=False)
     monkeypatch.chdir(path.parent)
     monkeypatch.setattr(plt, "show", lambda *a, **k: None)
     monkeypatch.setenv("MPLBACKEND", "Agg")  # for this test only
@@ -28,3 +31,15 @@ def test_example_runs(path, monkeypatch):
     finally:
         torch.set_num_threads(threads)
         plt.close("all")
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=[p.stem for p in EXAMPLES])
+def test_example_runs(path, monkeypatch):
+    # quick mode (GAMEDYN_QUICK=1), as the docs build runs them
+    _run(path, monkeypatch, quick=True)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path", EXAMPLES, ids=[p.stem for p in EXAMPLES])
+def test_example_runs_in_full(path, monkeypatch):
+    _run(path, monkeypatch, quick=False)
