@@ -24,6 +24,7 @@ from .plots import (
     TrajectoryNormDisplay,
 )
 from .report import generate_report
+from .run_plots import RunRecord, plot_run, read_run
 from .spectra import (
     Spectrum,
     eigenvalues,
@@ -61,6 +62,7 @@ __all__ = [
     "PathAngle",
     "PathAngleDisplay",
     "PhasePortraitDisplay",
+    "RunRecord",
     "SamplesDisplay",
     "SpectraAlongTrainingDisplay",
     "SpectraRecorder",
@@ -90,6 +92,8 @@ __all__ = [
     "mode_coverage",
     "mode_hopping_graph",
     "path_angle",
+    "plot_run",
+    "read_run",
     "spectra_record",
     "stability_region",
     "step_size_bounds",
