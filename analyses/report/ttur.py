@@ -96,7 +96,7 @@ def figures(ctx: Context, section: Section, computed: Computed) -> None:
         "converges (green, inside the black ρ = 1 contour; best ρ = "
         f"{best['best_spectral_radius']:.3f} at η_G = {best['best_lr']:.3g}, r = "
         f"{best['best_ratio']:.3g}). Unregularised, no ratio converges: "
-        "ρ = sqrt(1 + η_G² c² r) > 1 everywhere (no green, no contour; pale yellow is ρ "
+        "ρ = sqrt(1 + η_G² c² r) > 1 everywhere (no green, no contour; pale orange is ρ "
         "just above 1 at small steps).",
     )
     fig, ax = plt.subplots(figsize=(6.5, 4))
