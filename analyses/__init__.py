@@ -23,6 +23,7 @@ from .plots import (
     StabilityRegionDisplay,
     TrajectoryNormDisplay,
 )
+from .regions import StabilityRegion, stability_region, two_timescale
 from .report import generate_report
 from .run_plots import RunRecord, plot_run, read_run
 from .spectra import (
@@ -35,14 +36,11 @@ from .spectra import (
 )
 from .stability import (
     Classification,
-    StabilityRegion,
     UnrollDepthStudy,
     classify,
     find_fixed_points,
     max_stable_step,
-    stability_region,
     step_size_bounds,
-    two_timescale,
     unroll_depth,
 )
 from .sweep import SweepResult, derive_seed, sweep

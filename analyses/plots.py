@@ -17,7 +17,7 @@ import torch
 from dynamics import Trajectory, UpdateRule, run
 from games import Game, field_function, flatten_params, jacobian, unflatten_params, validate_params
 
-from .stability import StabilityRegion
+from .regions import StabilityRegion
 
 __all__ = [
     "EigenvalueDisplay",

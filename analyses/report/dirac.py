@@ -49,7 +49,8 @@ def compute(ctx: Context) -> Computed:
     """Every variant's spectrum at the equilibrium; the R1 stability region over (eta, gamma)."""
     from games import jacobian
 
-    from ..stability import StabilityRegion, classify, max_stable_step, stability_region
+    from ..regions import StabilityRegion, stability_region
+    from ..stability import classify, max_stable_step
 
     eta = LR
     header = (

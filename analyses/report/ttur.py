@@ -32,7 +32,7 @@ GAMES: list[tuple[str, dict[str, Any]]] = [
 
 def compute(ctx: Context) -> Computed:
     """The two-timescale stability region of each game over (eta_G, eta_D / eta_G)."""
-    from ..stability import two_timescale
+    from ..regions import two_timescale
 
     lrs = np.geomspace(0.01, 10.0, 30 if ctx.quick else 80)
     ratios = np.geomspace(0.01, 100.0, 30 if ctx.quick else 80)
