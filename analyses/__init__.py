@@ -6,6 +6,7 @@ stability regions and two-timescale studies, Display objects for the plots; the
 """
 
 from .checkpoints import checkpoint_game
+from .digits import DigitClassifier, digit_classifier, digit_coverage, frechet_distance
 from .hopping import (
     ModeHoppingGraphDisplay,
     dominant_modes,
@@ -54,6 +55,7 @@ from .training import (
 __all__ = [
     "Classification",
     "CoverageDisplay",
+    "DigitClassifier",
     "EigenvalueDisplay",
     "ModeCoverage",
     "ModeHoppingGraphDisplay",
@@ -76,10 +78,13 @@ __all__ = [
     "collapse_statistics",
     "coverage_evaluator",
     "derive_seed",
+    "digit_classifier",
+    "digit_coverage",
     "dominant_modes",
     "eigenvalues",
     "find_fixed_points",
     "format_table",
+    "frechet_distance",
     "gaussian_high_quality_rate",
     "generate_report",
     "hessian_eigenvalues",

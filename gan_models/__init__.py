@@ -23,6 +23,7 @@ from .config import (
     resolve_device,
 )
 from .data import GaussianMixture, grid, high_dimensional, ring, temperature
+from .images import ImageData, digits, stacked_digits
 from .networks import (
     MLP,
     Discriminator,
@@ -39,6 +40,7 @@ __all__ = [
     "ConfigError",
     "Discriminator",
     "GaussianMixture",
+    "ImageData",
     "MinibatchDiscrimination",
     "MixtureGenerator",
     "ReplayBuffer",
@@ -51,6 +53,7 @@ __all__ = [
     "build_game",
     "build_rule",
     "config_names",
+    "digits",
     "discriminator_mlp",
     "generator_mlp",
     "grid",
@@ -61,5 +64,6 @@ __all__ = [
     "resolve_device",
     "ring",
     "save_checkpoint",
+    "stacked_digits",
     "temperature",
 ]
