@@ -20,6 +20,7 @@ from games import (
     Game,
     flatten_params,
     jacobian,
+    sort_eigenvalues,
     unflatten_params,
     unrolled,
     validate_params,
@@ -154,7 +155,7 @@ def classify(game: Game, point: Sequence[torch.Tensor], *, tol: float = TOL) -> 
         raise ValueError(f"tol: expected a number >= 0, got {tol!r}")
     point = validate_params(game, point, name="point")
     J = jacobian(game, point)
-    values = J.eigenvalues().cpu().numpy()
+    values = J.eigenvalues()
     hessian_min = tuple(
         float(torch.linalg.eigvalsh(0.5 * (J.hessian(i) + J.hessian(i).T)).min())
         for i in range(len(game.sizes))
@@ -453,7 +454,8 @@ class UnrollDepthStudy:
         Outer step sizes of the rule.
     eigenvalues : numpy.ndarray
         Shape ``(len(depths), len(inner_lrs), n)``: the unrolled game's Jacobian
-        eigenvalues, sorted by real then imaginary part.
+        eigenvalues, in the order of :func:`games.sort_eigenvalues` (decreasing modulus,
+        then real, then imaginary part).
     spectral_radius : numpy.ndarray
         Shape ``(len(depths), len(inner_lrs), len(lrs))``: of the rule's step map.
     rule : str
@@ -594,6 +596,6 @@ def unroll_depth(
                 game, int(k), lr=float(eta), inner=inner, first_order=first_order
             )
             mu = np.linalg.eigvals(jacobian(unrolled_game, point).matrix.cpu().numpy())
-            eigenvalues[a, b] = mu[np.lexsort((mu.imag, mu.real))]
+            eigenvalues[a, b] = sort_eigenvalues(mu)
             radius[a, b] = _mapped(rule, mu, lrs)
     return UnrollDepthStudy(ks, inner_lrs, lrs, eigenvalues, radius, rule, first_order)
