@@ -454,8 +454,7 @@ class UnrollDepthStudy:
         Outer step sizes of the rule.
     eigenvalues : numpy.ndarray
         Shape ``(len(depths), len(inner_lrs), n)``: the unrolled game's Jacobian
-        eigenvalues, in the order of :func:`games.sort_eigenvalues` (decreasing modulus,
-        then real, then imaginary part).
+        eigenvalues, by decreasing modulus (:func:`games.sort_eigenvalues`).
     spectral_radius : numpy.ndarray
         Shape ``(len(depths), len(inner_lrs), len(lrs))``: of the rule's step map.
     rule : str

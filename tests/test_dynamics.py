@@ -438,7 +438,9 @@ def test_spectral_radius_input():
     with pytest.raises(ValueError, match="matrix: expected a square 2-D tensor"):
         spectral_radius(torch.zeros(2, 3))
     # a triangular matrix: its eigenvalues are its diagonal
-    triangular = torch.tensor([[0.5, 3.0, -1.0], [0.0, -0.9, 2.0], [0.0, 0.0, 0.7]])
+    triangular = torch.tensor(
+        [[0.5, 3.0, -1.0], [0.0, -0.9, 2.0], [0.0, 0.0, 0.7]], dtype=torch.float64
+    )
     assert spectral_radius(triangular) == pytest.approx(0.9, abs=1e-12)
 
 
