@@ -377,3 +377,19 @@ def test_the_silencer_is_local():
     messages = [str(w.message) for w in caught]
     assert len(messages) == 2
     assert messages[0] == "something else" and messages[1].startswith("`torch.jit.script`")
+
+
+def test_python_310_gets_tomli():
+    """requires-python says 3.10; tomllib is 3.11+, so 3.10 needs tomli (same API)."""
+    from pathlib import Path
+
+    from gan_models import config
+
+    root = Path(__file__).resolve().parents[1]
+    text = (root / "pyproject.toml").read_text(encoding="utf-8")
+    project = config.tomllib.loads(text)["project"]
+    assert project["requires-python"] == ">=3.10"
+    markers = [d for d in project["dependencies"] if d.startswith("tomli")]
+    assert markers == ["tomli>=1.1; python_version < '3.11'"]
+    source = (root / "gan_models" / "config.py").read_text(encoding="utf-8")
+    assert "if sys.version_info >= (3, 11):\n    import tomllib\nelse:" in source
