@@ -123,9 +123,9 @@ GAMES: dict[str, GameEntry] = {
                 Param(
                     "loss",
                     "choice",
-                    "standard",
-                    "GAN loss",
-                    choices=("standard", "non_saturating", "mle", "wgan"),
+                    "minimax",
+                    "GAN loss (aliases: standard, saturating, ns, ...)",
+                    choices=("minimax", "non_saturating", "mle", "wgan"),
                 ),
                 Param(
                     "regularizer",
@@ -140,12 +140,14 @@ GAMES: dict[str, GameEntry] = {
                 Param(
                     "quadrature_nodes",
                     "int",
-                    20,
-                    "Gauss-Hermite nodes of instance_noise",
-                    low=1,
+                    0,
+                    "Gauss-Hermite nodes of instance_noise (0: the default trapezoidal rule)",
+                    low=0,
                 ),
             ),
-            lambda loss, regularizer, **rest: games.DiracGAN(loss, regularizer, **rest),
+            lambda loss, regularizer, quadrature_nodes, **rest: games.DiracGAN(
+                loss, regularizer, quadrature_nodes=quadrature_nodes or None, **rest
+            ),
         ),
         GameEntry(
             "zero_sum",

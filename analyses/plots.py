@@ -223,7 +223,7 @@ class EigenvalueDisplay:
     ) -> EigenvalueDisplay:
         if lr is not None and not lr > 0:
             raise ValueError(f"lr: expected a positive step size, got {lr!r}")
-        values = jacobian(game, point).eigenvalues().cpu().numpy()
+        values = jacobian(game, point).eigenvalues()
         return cls(values, lr, title or f"eigenvalues of J: {type(game).__name__}")
 
     @property

@@ -15,7 +15,15 @@ import numpy as np
 import scipy.sparse.linalg as sla
 import torch
 
-from games import Game, JacobianOperator, SymbolicGame, jacobian, validate_params
+from games import (
+    Game,
+    JacobianOperator,
+    SymbolicGame,
+    jacobian,
+    sort_eigenvalues,
+    validate_params,
+)
+from games.vocabulary import canonical_which
 
 __all__ = [
     "Spectrum",
@@ -36,7 +44,9 @@ class Spectrum:
     Attributes
     ----------
     values : numpy.ndarray
-        Complex eigenvalues, sorted by decreasing magnitude.
+        Complex eigenvalues (complex128), in gamedyn's one order
+        (:func:`games.sort_eigenvalues`: decreasing modulus, then real, then imaginary
+        part); ``top_eigenvalues(which="imaginary")`` by decreasing imaginary part.
     products : int
         Matrix-vector products used (0 for dense).
     method : str
@@ -49,8 +59,7 @@ class Spectrum:
 
 
 def _sorted(values: np.ndarray) -> np.ndarray:
-    values = np.asarray(values, dtype=complex)
-    return values[np.lexsort((values.imag, values.real, -np.abs(values)))]
+    return sort_eigenvalues(values)
 
 
 def eigenvalues(game: Game, params: Sequence[torch.Tensor]) -> Spectrum:
@@ -64,7 +73,7 @@ def eigenvalues(game: Game, params: Sequence[torch.Tensor]) -> Spectrum:
     >>> eigenvalues(game, game.equilibrium()).values
     array([0.-1.j, 0.+1.j])
     """
-    values = jacobian(game, params).eigenvalues().cpu().numpy()
+    values = jacobian(game, params).eigenvalues()
     return Spectrum(_sorted(values), 0, "dense")
 
 
@@ -124,6 +133,7 @@ def top_eigenvalues(
         Largest magnitude, largest imaginary part in absolute value (for the real
         Jacobian these come in conjugate pairs), largest or smallest real part
         (the last needs many more products: ARPACK converges slowly to interior ends).
+        ARPACK's codes ``LM``, ``LI``, ``LR``, ``SR`` are aliases (:mod:`games.vocabulary`).
     tol : float
         ARPACK's relative tolerance.
     seed : int
@@ -138,8 +148,7 @@ def top_eigenvalues(
     n = sum(game.sizes)
     if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k < n - 1:
         raise ValueError(f"k: expected an int with 1 <= k < n - 1 = {n - 1}, got {k!r}")
-    if which not in WHICH:
-        raise ValueError(f"which: expected one of {tuple(WHICH)}, got {which!r}")
+    which = canonical_which(which, tuple(WHICH))
     linear, op = jacobian_operator(game, params, transpose=True)
     v0 = np.random.default_rng(seed).standard_normal(n)
     values = sla.eigs(

@@ -20,6 +20,7 @@ from games import (
     Game,
     flatten_params,
     jacobian,
+    sort_eigenvalues,
     unflatten_params,
     unrolled,
     validate_params,
@@ -152,7 +153,7 @@ def classify(game: Game, point: Sequence[torch.Tensor], *, tol: float = TOL) -> 
         raise ValueError(f"tol: expected a number >= 0, got {tol!r}")
     point = validate_params(game, point, name="point")
     J = jacobian(game, point)
-    values = J.eigenvalues().cpu().numpy()
+    values = J.eigenvalues()
     hessian_min = tuple(
         float(torch.linalg.eigvalsh(0.5 * (J.hessian(i) + J.hessian(i).T)).min())
         for i in range(len(game.sizes))
@@ -252,7 +253,7 @@ class UnrollDepthStudy:
         Outer step sizes of the rule.
     eigenvalues : numpy.ndarray
         Shape ``(len(depths), len(inner_lrs), n)``: the unrolled game's Jacobian
-        eigenvalues, sorted by real then imaginary part.
+        eigenvalues, by decreasing modulus (:func:`games.sort_eigenvalues`).
     spectral_radius : numpy.ndarray
         Shape ``(len(depths), len(inner_lrs), len(lrs))``: of the rule's step map.
     rule : str
@@ -397,7 +398,7 @@ def unroll_depth(
                 game, int(k), lr=float(eta), inner=inner, first_order=first_order
             )
             mu = np.linalg.eigvals(jacobian(unrolled_game, point).matrix.cpu().numpy())
-            eigenvalues[a, b] = mu[np.lexsort((mu.imag, mu.real))]
+            eigenvalues[a, b] = sort_eigenvalues(mu)
             if rule == "gd" or _fixed(unrolled_game, point):
                 radius[a, b] = _mapped(rule, mu, lrs)
             else:  # away from a fixed point: the exact linearisation per outer step

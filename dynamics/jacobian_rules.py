@@ -17,6 +17,7 @@ from torch.func import jvp as _torch_jvp
 from torch.func import vjp as func_vjp
 
 from games import Game
+from games.autodiff import quiet_jit_deprecation
 
 from ._base import RuleState, StepSize, UpdateRule, per_player
 from .solvers import conjugate_gradient
@@ -31,7 +32,8 @@ def func_jvp(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """``torch.func.jvp`` with the tangent cast back to the primal's dtype (forward-mode AD
     in torch 2.13 can promote tangents of 0-d scalars to float64)."""
-    result = _torch_jvp(fn, primals, tangents)
+    with quiet_jit_deprecation():
+        result = _torch_jvp(fn, primals, tangents)
     return result[0], result[1].to(primals[0].dtype)
 
 

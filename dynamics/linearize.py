@@ -11,10 +11,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 from torch.func import jacrev
 
-from games import Game, flatten_params, jacobian, validate_params
+from games import Game, flatten_params, jacobian, sort_eigenvalues, validate_params
 
 from ._base import RuleState, UpdateRule, expand_per_player
 
@@ -39,9 +40,10 @@ class Linearization:
     state_size: int
     buffers: int
 
-    def eigenvalues(self) -> torch.Tensor:
-        """All eigenvalues (complex)."""
-        return torch.linalg.eigvals(self.matrix)
+    def eigenvalues(self) -> np.ndarray:
+        """All eigenvalues, as :func:`games.sort_eigenvalues` orders them (complex128 numpy,
+        by decreasing modulus, then real, then imaginary part)."""
+        return sort_eigenvalues(torch.linalg.eigvals(self.matrix))
 
     @property
     def spectral_radius(self) -> float:

@@ -29,6 +29,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar
 
+from games.vocabulary import LOSS_ALIASES, WHICH_ALIASES, canonical_parameter
+
 from . import (
     CGD,
     LOLA,
@@ -86,6 +88,9 @@ def format_value(value: Any) -> str:
     return str(value)
 
 
+_CHOICE_ALIASES: dict[str, dict[str, str]] = {"loss": LOSS_ALIASES, "which": WHICH_ALIASES}
+
+
 @dataclass(frozen=True)
 class Param:
     """One typed parameter of a named rule (or game).
@@ -137,6 +142,10 @@ class Param:
         separator = ";" if self.kind == "choice" else ","
         error = SpecError(f"{where}: {self.name}: expected {self.expected}{separator} got {text!r}")
         if self.kind == "choice":
+            # the one vocabulary: other spellings of a loss or eigenvalue selector
+            aliases = _CHOICE_ALIASES.get(self.name, {})
+            key = text.strip().lower().replace("-", "_")
+            text = text if text in self.choices else aliases.get(key, key)
             if text not in self.choices:
                 raise error
             return text
@@ -447,6 +456,7 @@ def parse_spec(text: str, registry: Mapping[str, Entry], what: str) -> Spec[Entr
         key, sep, value = (part.strip() for part in item.partition("="))
         if not sep or not key:
             raise SpecError(f"{entry.name}: expected key=value, got {item.strip()!r}")
+        key = canonical_parameter(entry.name, key)
         if key not in declared:
             keys = ", ".join(declared) if declared else "none (it takes no parameters)"
             raise SpecError(f"{entry.name}: unknown key {key!r}, expected {keys}")

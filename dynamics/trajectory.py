@@ -21,6 +21,7 @@ from torch.func import vjp as func_vjp
 from torch.func import vmap
 
 from games import Game, Params, field_function, flatten_params, unflatten_params, validate_params
+from games.autodiff import quiet_jit_deprecation
 
 from ._base import RuleState, UpdateRule, expand_per_player, per_player
 
@@ -313,7 +314,8 @@ def flow(
             if rule == "consensus":
                 direction = xi + gamma * jt_xi
             else:
-                j_xi = torch.func.jvp(field, (theta,), (xi,))[1]
+                with quiet_jit_deprecation():
+                    j_xi = torch.func.jvp(field, (theta,), (xi,))[1]
                 direction = xi + gamma * 0.5 * (jt_xi - j_xi)
         return (-(scales * direction)).detach().numpy()
 

@@ -26,7 +26,7 @@ from .densities import (
 )
 from .dirac import DiracGAN
 from .function_space import FunctionSpaceGAN, GeneratorFunctionSpaceGAN
-from .jacobians import BlockJacobian, JacobianOperator, jacobian, jvp, vjp
+from .jacobians import BlockJacobian, JacobianOperator, jacobian, jvp, sort_eigenvalues, vjp
 from .modules import FlatModule
 from .nagarajan_kolter import NagarajanKolterGame, nagarajan_kolter
 from .parameterized import ParameterizedGAN
@@ -72,6 +72,7 @@ __all__ = [
     "optimal_discriminator",
     "random_params",
     "reverse_kl",
+    "sort_eigenvalues",
     "temperature_density",
     "unflatten_params",
     "unrolled",

@@ -8,7 +8,9 @@ are a tuple of flat tensors, ``theta`` their concatenation.  Jacobians of the fi
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import contextlib
+import warnings
+from collections.abc import Callable, Iterator, Sequence
 
 import numpy as np
 import torch
@@ -18,7 +20,32 @@ from torch.func import vjp as _func_vjp
 
 from ._protocol import Game, Params, validate_params
 
-__all__ = ["field_function", "flatten_params", "unflatten_params", "vector_field"]
+__all__ = [
+    "field_function",
+    "flatten_params",
+    "quiet_jit_deprecation",
+    "unflatten_params",
+    "vector_field",
+]
+
+
+@contextlib.contextmanager
+def quiet_jit_deprecation() -> Iterator[None]:
+    """Silence torch's "``torch.jit.script`` is deprecated" warning inside the block only.
+
+    torch's forward-mode AD imports ``torch._decomp.decompositions_for_jvp`` on its first
+    use, and that import scripts functions with ``torch.jit.script``, which warns
+    (``FutureWarning`` or ``DeprecationWarning`` by torch version) in user code that never
+    asked for TorchScript.  gamedyn wraps its forward-mode calls in this context manager
+    (``warnings.catch_warnings``: the process's filters are restored on exit); every
+    other warning still reaches the user.
+    """
+    with warnings.catch_warnings():
+        for category in (FutureWarning, DeprecationWarning):
+            warnings.filterwarnings(
+                "ignore", message=r".*torch\.jit\.script.* is deprecated", category=category
+            )
+        yield
 
 
 def _transformed() -> bool:

@@ -32,6 +32,7 @@ from .densities import (
 )
 from .symbolic import SymbolicGame, exact
 from .validation import as_nonnegative, as_positive_int, choice
+from .vocabulary import canonical_loss
 
 __all__ = ["FunctionSpaceGAN", "GeneratorFunctionSpaceGAN"]
 
@@ -89,7 +90,7 @@ class FunctionSpaceGAN:
             raise TypeError(f"grid: expected a games.Grid, got {type(grid).__name__}")
         self.grid = grid
         self.data = validate_density(data, grid, "data")
-        self.loss = choice(loss, "loss", LOSSES)
+        self.loss = canonical_loss(loss, LOSSES)
         self.generator = choice(generator, "generator", ("softmax", "density"))
         self.lipschitz_penalty = as_nonnegative(lipschitz_penalty, "lipschitz_penalty")
         self.sizes: tuple[int, ...] = (grid.size, grid.size)
@@ -140,7 +141,7 @@ class FunctionSpaceGAN:
             return 0.5 * (w * p_g * (d - 1) ** 2).sum(), loss_d
         value = (w * p_data * logsig(d)).sum() + (w * p_g * logsig(-d)).sum()
         if self.loss == "minimax":
-            loss_g = (w * p_g * logsig(-d)).sum()
+            loss_g = value  # zero-sum: l_G = V (docs/conventions.md, loss values)
         elif self.loss == "non_saturating":
             loss_g = -(w * p_g * logsig(d)).sum()
         else:  # mle: -1/2 E exp(logit D)
@@ -273,7 +274,7 @@ class GeneratorFunctionSpaceGAN:
             raise TypeError(f"grid: expected a games.Grid, got {type(grid).__name__}")
         self.grid = grid
         self.data = validate_density(data, grid, "data")
-        self.loss = choice(loss, "loss", ("minimax", "non_saturating"))
+        self.loss = canonical_loss(loss, ("minimax", "non_saturating"))
         if latent_points is None:
             latent_size = as_positive_int(latent_size, "latent_size")
             from statistics import NormalDist
@@ -321,7 +322,7 @@ class GeneratorFunctionSpaceGAN:
         fake = self.logits(c, self.samples(g))
         logsig = torch.nn.functional.logsigmoid
         value = (w * p_data * logsig(real)).sum() + (q * logsig(-fake)).sum()
-        loss_g = (q * logsig(-fake)).sum() if self.loss == "minimax" else -(q * logsig(fake)).sum()
+        loss_g = value if self.loss == "minimax" else -(q * logsig(fake)).sum()
         return loss_g, -value
 
     def _levels(self) -> torch.Tensor:

@@ -25,11 +25,36 @@ from .autodiff import (
     _resolve_player,
     field_function,
     flatten_params,
+    quiet_jit_deprecation,
     unflatten_params,
     vector_field_graph,
 )
 
-__all__ = ["BlockJacobian", "JacobianOperator", "jacobian", "jvp", "vjp"]
+__all__ = ["BlockJacobian", "JacobianOperator", "jacobian", "jvp", "sort_eigenvalues", "vjp"]
+
+
+def sort_eigenvalues(values: object) -> np.ndarray:
+    """Eigenvalues in gamedyn's one order and type: a complex128 numpy array, by decreasing
+    modulus, ties by increasing real part, then increasing imaginary part.
+
+    Every eigenvalue gamedyn returns (``BlockJacobian.eigenvalues``,
+    ``Linearization.eigenvalues``, ``analyses.eigenvalues``, the unroll study) is in
+    this order (``docs/conventions.md``).
+
+    Parameters
+    ----------
+    values : array_like or torch.Tensor
+        Complex or real numbers (a tensor on any device).
+
+    Examples
+    --------
+    >>> sort_eigenvalues([1j, 0.5, -1j, -2.0])
+    array([-2. +0.j,  0. -1.j,  0. +1.j,  0.5+0.j])
+    """
+    if isinstance(values, torch.Tensor):
+        values = values.detach().cpu().numpy()
+    v = np.asarray(values, dtype=np.complex128).reshape(-1)
+    return v[np.lexsort((v.imag, v.real, -np.abs(v)))]
 
 
 @dataclass(frozen=True)
@@ -93,11 +118,12 @@ class BlockJacobian:
         r"""The antisymmetric part :math:`A = (J - J^\top)/2` (zero for potential games)."""
         return 0.5 * (self.matrix - self.matrix.T)
 
-    def eigenvalues(self) -> torch.Tensor:
-        """All eigenvalues of ``J`` (complex), by LAPACK, sorted by real then imaginary part."""
-        values = torch.linalg.eigvals(self.matrix)
-        order = np.lexsort((values.imag.cpu().numpy(), values.real.cpu().numpy()))
-        return values[torch.as_tensor(order, device=values.device)]
+    def eigenvalues(self) -> np.ndarray:
+        """All eigenvalues of ``J`` (LAPACK), as :func:`sort_eigenvalues` orders them.
+
+        A complex128 numpy array by decreasing modulus, then real, then imaginary part.
+        """
+        return sort_eigenvalues(torch.linalg.eigvals(self.matrix))
 
     def numpy(self) -> np.ndarray:
         """The matrix as a numpy array (copied to CPU)."""
@@ -207,7 +233,7 @@ def jacobian(
     tensor([[ 0.,  1.],
             [-1.,  0.]], dtype=torch.float64)
     >>> J.eigenvalues()
-    tensor([0.-1.j, 0.+1.j], dtype=torch.complex128)
+    array([0.-1.j, 0.+1.j])
     """
     params = validate_params(game, params)
     if dtype is not None:
@@ -276,7 +302,8 @@ def jvp(game: Game, params: Sequence[torch.Tensor], tangents: Sequence[torch.Ten
     """
     params, tangents = _validated_pair(game, params, tangents, "tangents")
     theta = flatten_params(params).detach()
-    out = _func_jvp(field_function(game), (theta,), (flatten_params(tangents).detach(),))[1]
+    with quiet_jit_deprecation():
+        out = _func_jvp(field_function(game), (theta,), (flatten_params(tangents).detach(),))[1]
     # forward-mode AD can promote tangents of 0-d scalars to float64 (torch 2.13)
     return unflatten_params(game, out.detach().to(theta.dtype))
 

@@ -181,7 +181,7 @@ def nagarajan_kolter(
     >>> from games import DiracGAN, jacobian, nagarajan_kolter
     >>> game = nagarajan_kolter(DiracGAN(), 0.5)
     >>> jacobian(game, game.equilibrium()).eigenvalues()
-    tensor([0.1250-0.4841j, 0.1250+0.4841j], dtype=torch.complex128)
+    array([0.125-0.48412292j, 0.125+0.48412292j])
     """
     for attr in ("players", "sizes", "losses"):
         if not hasattr(game, attr):

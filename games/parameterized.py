@@ -15,12 +15,14 @@ loss                :math:`\ell_D`                                 :math:`\ell_G
 ``minimax``         :math:`\mathrm{sp}(-d_r) + \mathrm{sp}(d_f)`   :math:`-\ell_D` (zero-sum)
 ``non_saturating``  same                                           :math:`\mathrm{sp}(-d_f)`
 ``mle``             same                                           :math:`-\tfrac12 e^{d_f}`
-``wgan``            :math:`d_f - d_r`                              :math:`-d_f`
+``wgan``            :math:`d_f - d_r`                              :math:`-\ell_D` (zero-sum)
 ``hinge``           :math:`(1 - d_r)_+ + (1 + d_f)_+`              :math:`-d_f`
 ``least_squares``   :math:`\tfrac12 (d_r - 1)^2 + \tfrac12 d_f^2`  :math:`\tfrac12 (d_f - 1)^2`
 ==================  =============================================  ===============================
 
-(:math:`\mathrm{sp}(t) = \log(1 + e^t)`.)  Regularisers add to :math:`\ell_D`: R1
+(:math:`\mathrm{sp}(t) = \log(1 + e^t)`.)  Loss values follow ``docs/conventions.md``: a
+zero-sum generator's loss is the game's value :math:`V = -\ell_D` (regularisers excluded),
+a surrogate's is its expectation over generated samples alone.  Regularisers add to :math:`\ell_D`: R1
 :math:`\tfrac\gamma2 E\|\nabla_x D(x)\|^2` on real data, R2 the same on generated
 samples (Mescheder et al. 2018), WGAN-GP
 :math:`\gamma E(\|\nabla_{\hat x} D(\hat x)\| - 1)^2` on random interpolates (Gulrajani
@@ -40,6 +42,7 @@ from ._protocol import Params
 from .autodiff import _grad_of, _values_only
 from .modules import FlatModule
 from .validation import as_nonnegative, as_positive_int, choice
+from .vocabulary import canonical_loss
 
 __all__ = ["ParameterizedGAN"]
 
@@ -156,7 +159,7 @@ class ParameterizedGAN:
         self.sizes: tuple[int, ...] = (self.G.size, self.D.size)
         self.latent_dim = as_positive_int(latent_dim, "latent_dim")
         self.batch_size = as_positive_int(batch_size, "batch_size")
-        self.loss = choice(loss, "loss", LOSSES)
+        self.loss = canonical_loss(loss, LOSSES)
         self.regularizer = choice(regularizer, "regularizer", REGULARIZERS)
         self.gamma = as_nonnegative(gamma, "gamma")
         if not isinstance(feature_matching, bool):
@@ -337,7 +340,7 @@ class ParameterizedGAN:
         generator's skips the discriminator on real data): used by rules that move one
         player at a time (:class:`dynamics.Alternating`)."""
         if player == 0:
-            return self._losses(params, generator=True, discriminator=self.loss == "minimax")[0]
+            return self._losses(params, generator=True, discriminator=self.loss in ("minimax", "wgan"))[0]
         return self._losses(params, generator=False, discriminator=True)[1]
 
     def _losses(
@@ -377,13 +380,13 @@ class ParameterizedGAN:
             f_real = self._features(flat_f, real).reshape(real.shape[0], -1).mean(0)
             f_fake = self._features(flat_f, fake).reshape(fake.shape[0], -1).mean(0)
             loss_g = ((f_real - f_fake) ** 2).sum()
-        elif self.loss == "minimax":
-            loss_g = -loss_d
+        elif self.loss in ("minimax", "wgan"):
+            loss_g = -loss_d  # zero-sum: l_G = V (before any regulariser is added to l_D)
         elif self.loss == "non_saturating":
             loss_g = _softplus(-d_fake).mean()
         elif self.loss == "mle":
             loss_g = -0.5 * torch.exp(d_fake).mean()
-        elif self.loss in ("wgan", "hinge"):
+        elif self.loss == "hinge":
             loss_g = -d_fake.mean()
         else:
             loss_g = 0.5 * ((d_fake - 1.0) ** 2).mean()

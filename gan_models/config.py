@@ -51,17 +51,23 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import tomllib
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # Python 3.10: the same parser, as the tomli package (a declared dependency there)
+    import tomli as tomllib
+
 import torch
 
 from dynamics import Alternating, UpdateRule
 from dynamics.registry import TRAINING_RULES, SpecError, make_rule
 from games import Game, ParameterizedGAN, unrolled
+from games.vocabulary import LOSS_ALIASES
 
 from . import data as data_module
 from .networks import discriminator_mlp, generator_mlp
@@ -238,11 +244,11 @@ class TrainConfig:
                 f"discriminator.pack: expected a divisor of batch_size={self.batch_size}, "
                 f"got {self.discriminator.pack}"
             )
-        _choice(
-            self.game.loss,
-            "game.loss",
-            ("minimax", "non_saturating", "mle", "wgan", "hinge", "least_squares"),
-        )
+        losses = ("minimax", "non_saturating", "mle", "wgan", "hinge", "least_squares")
+        if isinstance(self.game.loss, str):  # the one vocabulary: "standard" is "minimax", ...
+            key = self.game.loss.strip().lower().replace("-", "_")
+            self.game.loss = LOSS_ALIASES.get(key, key)
+        _choice(self.game.loss, "game.loss", losses)
         _choice(self.game.regularizer, "game.regularizer", ("none", "r1", "r2", "wgan_gp"))
         _nonnegative(self.game.gamma, "game.gamma")
         opt = self.optimizer

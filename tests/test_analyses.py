@@ -181,7 +181,7 @@ def test_step_size_bounds():
         (
             lambda: top_eigenvalues(NEURAL, NEURAL_PARAMS, 3, which="smallest"),
             ValueError,
-            "which: expected one of",
+            "which: unknown value 'smallest', expected one of",
         ),
         (
             lambda: hessian_eigenvalues(NEURAL, NEURAL_PARAMS, "critic"),

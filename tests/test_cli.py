@@ -166,8 +166,8 @@ def test_spectrum_of_xy_is_plus_minus_i_and_marginal(capsys):
     ("loss", "regularizer", "gamma", "slope"),
     [
         ("standard", "r1", 1.0, 0.5),
-        ("standard", "r1", 0.3, 0.5),
-        ("non_saturating", "r2", 2.0, 0.5),
+        ("minimax", "r1", 0.3, 0.5),  # the canonical name; "standard" is its alias
+        ("ns", "r2", 2.0, 0.5),
         ("wgan", "r1", 1.0, 1.0),
         ("standard", "none", 0.0, 0.5),
     ],
@@ -434,7 +434,7 @@ def test_stability_of_a_checkpoint(capsys, checkpoint):
         (["spectrum", "dirak"], "unknown game 'dirak'"),
         (["spectrum", "dirac:gama=1"], "dirac: unknown key 'gama', expected loss, regularizer"),
         (["spectrum", "dirac:gamma=abc"], "dirac: gamma: expected a number >= 0, got 'abc'"),
-        (["spectrum", "dirac:loss=foo"], "dirac: loss: expected one of standard, non_saturating"),
+        (["spectrum", "dirac:loss=foo"], "dirac: loss: expected one of minimax, non_saturating"),
         (
             ["spectrum", "dirac:regularizer=r1"],
             "dirac: gamma: the 'r1' regulariser needs gamma > 0",

@@ -23,7 +23,6 @@ from dynamics import (
     ProximalPoint,
     RMSProp,
     SimultaneousGD,
-    UpdateRule,
     check_update_rule,
     closed_form_operator,
     flow,
@@ -237,7 +236,7 @@ def test_momentum_companion_matrix_eigenvalues():
     roots = []
     for lam in (1j, -1j):
         roots += list(np.roots([1.0, -(1 + beta - eta * lam), beta]))
-    assert_same_spectrum(lin.eigenvalues().numpy(), roots, rtol=1e-10, atol=1e-12)
+    assert_same_spectrum(lin.eigenvalues(), roots, rtol=1e-10, atol=1e-12)
 
 
 # -- the Dirac-GAN -------------------------------------------------------------------
@@ -438,8 +437,11 @@ def test_spectral_radius_input():
     assert spectral_radius(torch.tensor([[0.0, 2.0], [-2.0, 0.0]])) == pytest.approx(2.0)
     with pytest.raises(ValueError, match="matrix: expected a square 2-D tensor"):
         spectral_radius(torch.zeros(2, 3))
-    assert isinstance(SimultaneousGD(lr=0.1), UpdateRule)
-    _ = Quadratic
+    # a triangular matrix: its eigenvalues are its diagonal
+    triangular = torch.tensor(
+        [[0.5, 3.0, -1.0], [0.0, -0.9, 2.0], [0.0, 0.0, 0.7]], dtype=torch.float64
+    )
+    assert spectral_radius(triangular) == pytest.approx(0.9, abs=1e-12)
 
 
 def test_alternating_wrapper_equals_alternating_gd_and_keeps_per_player_state() -> None:

@@ -8,7 +8,6 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
-import torch
 
 from analyses import (
     EigenvalueDisplay,
@@ -107,4 +106,3 @@ def test_trajectory_norm_display():
     assert display.ax_.get_yscale() == "log"
     with pytest.raises(ValueError, match="at least one named Trajectory"):
         TrajectoryNormDisplay.from_trajectories({})
-    _ = torch

@@ -44,7 +44,7 @@ from games import (
 
 def test_issue_15_eigenvalues_of_the_regularised_dirac_gan() -> None:
     game = nagarajan_kolter(DiracGAN(), 0.5)
-    values = jacobian(game, game.equilibrium()).eigenvalues().numpy()
+    values = jacobian(game, game.equilibrium()).eigenvalues()
     assert sorted(values, key=lambda z: z.imag) == [
         pytest.approx(0.125 - 0.484123j, abs=5e-7),
         pytest.approx(0.125 + 0.484123j, abs=5e-7),

@@ -76,9 +76,13 @@ def test_dirac_r1_numbers(report):
     assert dirac["variants"]["R1 (gamma 1)"]["classification"] != unreg["classification"]
     region = dirac["r1_region"]
     assert region["boundary_matches_closed_form"] is True
-    np.testing.assert_allclose(
-        region["max_stable_step_closed_form"], r1_gd_step_bound(region["gammas"]), rtol=1e-12
-    )
+    # independently: J = [[0, c], [-c, gamma]], c = 1/2, by numpy's eigenvalues, and GD
+    # with step eta is stable iff |1 - eta lambda| < 1, i.e. eta < 2 Re lambda / |lambda|^2
+    bounds = []
+    for gamma in region["gammas"]:
+        mu = np.linalg.eigvals(np.array([[0.0, 0.5], [-0.5, gamma]]))
+        bounds.append(min(2 * m.real / abs(m) ** 2 for m in mu))
+    np.testing.assert_allclose(region["max_stable_step_closed_form"], bounds, rtol=1e-10)
 
 
 def test_r1_bound_closed_form_by_hand():
@@ -92,10 +96,14 @@ def test_ttur_unregularised_has_no_stable_ratio(report):
     ttur = report[1]["studies"]["ttur"]
     unreg = ttur["games"]["unregularised"]
     assert ttur["unregularised_any_stable"] is False and unreg["stable_fraction"] == 0.0
-    # rho = sqrt(1 + eta_G^2 c^2 r) is smallest at the grid's smallest step and ratio
-    assert unreg["best_spectral_radius"] == pytest.approx(
-        ttur["unregularised_min_closed_form"], rel=1e-9
-    )
+    # independently: the two-timescale GD map at the equilibrium, with eta_G = eta and
+    # eta_D = r eta, is I - diag(eta, r eta) J with J = [[0, c], [-c, 0]], c = 1/2; its
+    # spectral radius (numpy) is smallest at the grid's smallest step and ratio
+    eta, r, c = ttur["lrs"][0], ttur["ratios"][0], 0.5
+    step_map = np.eye(2) - np.diag([eta, r * eta]) @ np.array([[0.0, c], [-c, 0.0]])
+    smallest = max(abs(np.linalg.eigvals(step_map)))
+    assert unreg["best_spectral_radius"] == pytest.approx(smallest, rel=1e-9)
+    assert ttur["unregularised_min_closed_form"] == pytest.approx(smallest, rel=1e-12)
     r1 = ttur["games"]["R1 (gamma 0.3)"]
     assert 0 < r1["stable_fraction"] < 1 and r1["best_spectral_radius"] < 1
 
@@ -103,6 +111,17 @@ def test_ttur_unregularised_has_no_stable_ratio(report):
 def test_unroll_numbers(report):
     unroll = report[1]["studies"]["unroll"]
     assert unroll["xy_eigenvalue_error_vs_closed_form"] < 1e-9
+    # independently of the report's own closed form: the unrolled x·y game's Jacobian is
+    # [[2 K eta, 1], [-1, 0]] (y_K = y + K eta x), eigenvalues K eta ± sqrt(K² eta² - 1)
+    eta = unroll["inner_lr"]
+    for k, pairs in zip(unroll["depths"], unroll["xy_eigenvalues"]):
+        got = [complex(*v) for v in pairs]  # JSON: complex numbers as [re, im]
+        mu = np.linalg.eigvals(np.array([[2 * k * eta, 1.0], [-1.0, 0.0]]))
+        np.testing.assert_allclose(
+            sorted(got, key=lambda z: (z.real, z.imag)),
+            sorted(mu, key=lambda z: (z.real, z.imag)),
+            atol=1e-9,
+        )
     assert unroll["xy_flow_stable"] == [False] + [True] * 10
     assert unroll["xy_best_spectral_radius"][0] >= 1.0
     assert all(r < 1 for r in unroll["xy_best_spectral_radius"][1:])

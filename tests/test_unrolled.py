@@ -184,11 +184,21 @@ def test_unrolled_neural_gan_passes_the_contract(first_order: bool, inner: str) 
     check_game(game, game.base.params(), max_coordinates=12)
 
 
-def test_unrolled_adam_is_finite_at_an_exact_fixed_point() -> None:
-    """Adam's sqrt(v) at v = 0 has an infinite derivative; the clamp keeps J finite."""
-    game = unrolled(Bilinear.xy(), 3, lr=0.1, inner="adam")
+def test_unrolled_adam_at_an_exact_fixed_point_matches_its_closed_form() -> None:
+    """Adam's sqrt(v) at v = 0 has an infinite derivative; the ``tiny`` floor keeps J finite,
+    and J is then what the floored step gives in closed form.
+
+    On x·y the discriminator's gradient is -x whatever y, so with bias correction every
+    inner step is y <- y + lr x / (sqrt(max(x^2, tiny)) + eps) and
+    y_K = y + K lr x / (sqrt(max(x^2, tiny)) + eps).  With l_x = x y_K,
+    xi_x = y_K + x dy_K/dx, so at 0: J = [[2 K lr / (sqrt(tiny) + eps), 1], [-1, 0]].
+    """
+    K, lr, eps = 3, 0.1, 1e-8
+    game = unrolled(Bilinear.xy(), K, lr=lr, inner="adam", eps=eps)
     J = jacobian(game, as_params(game, [[0.0], [0.0]])).matrix
-    assert bool(torch.isfinite(J).all())
+    slope = 2 * K * lr / (math.sqrt(torch.finfo(torch.float64).tiny) + eps)
+    expected = torch.tensor([[slope, 1.0], [-1.0, 0.0]], dtype=torch.float64)
+    torch.testing.assert_close(J, expected, rtol=1e-12, atol=1e-12)
 
 
 @pytest.mark.parametrize(
@@ -267,7 +277,8 @@ def _hand_losses(game: ParameterizedGAN, loss: str) -> tuple[float, float]:
             "mle": -0.5 * (torch.sigmoid(d_f) / (1 - torch.sigmoid(d_f))).mean(),
         }[loss]
     elif loss == "wgan":
-        l_d, l_g = d_f.mean() - d_r.mean(), -d_f.mean()
+        # zero-sum: l_G = V = E D(x) - E D(G(z)) (docs/conventions.md, loss values)
+        l_d, l_g = d_f.mean() - d_r.mean(), d_r.mean() - d_f.mean()
     elif loss == "hinge":
         l_d = torch.clamp(1 - d_r, min=0).mean() + torch.clamp(1 + d_f, min=0).mean()
         l_g = -d_f.mean()

@@ -69,10 +69,14 @@ def test_bad_params(params, error, match):
 
 
 def test_mismatched_devices_are_rejected():
-    if not torch.cuda.is_available():
-        meta = (torch.zeros(1), torch.zeros(1, device="meta"))
+    # the meta device exists on every machine, with or without CUDA
+    meta = (torch.zeros(1), torch.zeros(1, device="meta"))
+    with pytest.raises(ValueError, match=r"params\[1\] \(y\): expected device cpu"):
+        vector_field(XY, meta)
+    if torch.cuda.is_available():
+        mixed = (torch.zeros(1), torch.zeros(1, device="cuda"))
         with pytest.raises(ValueError, match=r"params\[1\] \(y\): expected device cpu"):
-            vector_field(XY, meta)
+            jacobian(XY, mixed)
 
 
 def test_not_a_game():

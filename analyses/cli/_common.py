@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from dynamics.registry import Param, format_value
+from games import sort_eigenvalues
 
 from .._registry import UsageError
 
@@ -183,8 +184,7 @@ def fmt_component(value: float, scale: float) -> str:
 
 def ordered(values: np.ndarray) -> np.ndarray:
     """By decreasing magnitude, then real, then imaginary part (as analyses.eigenvalues)."""
-    values = np.asarray(values, dtype=complex)
-    return values[np.lexsort((values.imag, values.real, -np.abs(values)))]
+    return sort_eigenvalues(values)
 
 
 def pairs(values: np.ndarray) -> list[list[float]]:

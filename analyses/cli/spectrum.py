@@ -11,6 +11,7 @@ import numpy as np
 import torch
 
 import games
+from games.vocabulary import canonical_which
 
 from .._registry import UsageError
 from ..stability import TOL
@@ -67,6 +68,15 @@ _WHICH_TEXT = {
 }
 
 
+def _which(text: str) -> str:
+    """``--which``: an ARPACK code or a Python name (the one vocabulary), as the code."""
+    try:
+        name = canonical_which(text, tuple(WHICH.values()), "--which")
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error).removeprefix("--which: ")) from None
+    return {v: k for k, v in WHICH.items()}[name]
+
+
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     """Add the ``spectrum`` subcommand to ``subparsers``."""
     parser: argparse.ArgumentParser = subparsers.add_parser(
@@ -90,11 +100,11 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--which",
-        choices=tuple(WHICH),
+        type=_which,
         default=None,
-        help="checkpoints: which eigenvalues, by largest magnitude (LM, default), largest "
-        "|imaginary part| (LI), smallest real part (SR: decides the flow's stability; slower) "
-        "or largest real part (LR)",
+        help="checkpoints: which eigenvalues, by largest magnitude (LM or magnitude, default), "
+        "largest |imaginary part| (LI or imaginary), smallest real part (SR or smallest_real: "
+        "decides the flow's stability; slower) or largest real part (LR or largest_real)",
     )
     parser.add_argument(
         "--dense",

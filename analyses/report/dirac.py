@@ -65,7 +65,7 @@ def compute(ctx: Context) -> Computed:
     for name, options in VARIANTS:
         game = dirac_game(options)
         eq = game.equilibrium()
-        mu = jacobian(game, eq).eigenvalues().cpu().numpy()
+        mu = jacobian(game, eq).eigenvalues()
         rho = float(np.abs(1 - eta * mu).max())
         kind = classify(game, eq).kind
         bound = max_stable_step(mu)

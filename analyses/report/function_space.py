@@ -36,7 +36,7 @@ def compute(ctx: Context) -> Computed:
     J = jacobian(game, game.equilibrium())
     generator_block = float(J.hessian("generator").abs().max())
     cross = float(J.block("generator", "discriminator").abs().max())
-    mu = J.eigenvalues().numpy()
+    mu = J.eigenvalues()
 
     hot = game.params_for(grid.normalize(0.8 * (t > 0) + 0.2 * (t <= 0) + 0.0))
     maxmin = run(

@@ -30,7 +30,7 @@ INNER_LR = 0.25
 
 def compute(ctx: Context) -> Computed:
     """:func:`analyses.stability.unroll_depth` on x·y and the Dirac-GAN."""
-    from games import Bilinear, as_params
+    from games import Bilinear, as_params, sort_eigenvalues
 
     from ..stability import unroll_depth
 
@@ -46,7 +46,7 @@ def compute(ctx: Context) -> Computed:
     for k in depths:
         root = np.sqrt(complex((k * inner) ** 2 - 1))
         values = np.array([k * inner - root, k * inner + root])
-        closed.append(values[np.lexsort((values.imag, values.real))])
+        closed.append(sort_eigenvalues(values))
     err = float(np.abs(xy_study.eigenvalues[:, 0, :] - np.array(closed)).max())
     j = int(np.argmin(np.abs(inner_lrs - inner)))  # the Dirac-GAN's inner step nearest 0.25
 
