@@ -53,7 +53,7 @@ def sort_eigenvalues(values: object) -> np.ndarray:
     """
     if isinstance(values, torch.Tensor):
         values = values.detach().cpu().numpy()
-    v = np.asarray(values, dtype=np.complex128).reshape(-1)
+    v = np.asarray(values, dtype=np.complex128).reshape(-1) + 0.0  # -0.0 -> 0.0
     return v[np.lexsort((v.imag, v.real, -np.abs(v)))]
 
 
