@@ -14,7 +14,7 @@ import torch
 from gan_models import jsonio
 
 from . import dirac, function_space, neural, page, temperature, ttur, unroll, xy
-from ._common import Context, Section
+from ._common import Context, Section, write_atomic
 
 __all__ = ["STUDIES", "generate_report"]
 
@@ -28,17 +28,13 @@ _RUNNERS: dict[str, Callable[[Context, Section], None]] = {m.KEY: m.study for m 
 
 
 def _write_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through ``<path>.tmp`` and a rename.
+    """Write ``text`` to ``path`` atomically (:func:`._common.write_atomic`)."""
 
-    A reader never sees a half-written file, and a failed write leaves the old file.
-    """
-    tmp = path.with_name(path.name + ".tmp")
-    try:
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    def write(name: str) -> None:
+        with open(name, "w", encoding="utf-8") as handle:
+            handle.write(text)
+
+    write_atomic(path, write)
 
 
 def _check_studies(studies: Iterable[str] | None) -> list[str]:
@@ -93,7 +89,10 @@ def generate_report(
     Raises
     ------
     ValueError
-        If ``studies``, ``seed``, ``device`` or ``out`` is not valid.
+        If ``studies``, ``seed``, ``device`` or ``out`` is not valid (``out`` must be
+        a writable folder, checked before any study runs).
+    OSError
+        If a file cannot be written later (a full disk); files already written stay.
 
     Examples
     --------
@@ -114,7 +113,7 @@ def generate_report(
         raise ValueError(f"seed: expected an int >= 0, got {seed!r}")
     try:
         resolved = str(resolve_device(device))
-    except RuntimeError as error:
+    except (RuntimeError, ValueError) as error:
         raise ValueError(
             f"device: expected auto, cpu or cuda[:N], got {device!r} ({error})"
         ) from None
@@ -122,7 +121,14 @@ def generate_report(
     if out_path.exists() and not out_path.is_dir():
         raise ValueError(f"out: expected a folder, got the existing file {str(out_path)!r}")
     figures_dir = out_path / "figures"
-    figures_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        figures_dir.mkdir(parents=True, exist_ok=True)
+        write_atomic(figures_dir / ".probe", lambda name: None)
+        (figures_dir / ".probe").unlink()
+    except OSError as error:
+        raise ValueError(
+            f"out: cannot write in {str(out_path)!r} ({error.strerror or error})"
+        ) from None
     say = progress or (lambda line: None)
     ctx = Context(out_path, bool(quick), int(seed), resolved, figures_dir)
     sections: list[Section] = []
