@@ -50,20 +50,26 @@ TOL = 1e-9
 def step_size_bounds(eigenvalues: Sequence[complex] | np.ndarray) -> np.ndarray:
     r"""Per eigenvalue, the largest stable GD step :math:`2\,\mathrm{Re}\,\lambda/|\lambda|^2` (0 when :math:`\mathrm{Re}\,\lambda \le 0`)."""
     values = np.asarray(eigenvalues, dtype=complex)
-    magnitude = np.abs(values) ** 2
-    with np.errstate(divide="ignore", invalid="ignore"):
-        bounds = np.where(
-            (values.real > 0) & (magnitude > 0),
-            2 * values.real / np.where(magnitude > 0, magnitude, 1),
-            0.0,
-        )
+    modulus = np.abs(values)
+    safe = np.where(modulus > 0, modulus, 1)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        # (Re λ/|λ|)/|λ| rather than Re λ/|λ|²: |λ|² overflows for |λ| > 1.3e154
+        bounds = np.where((values.real > 0) & (modulus > 0), 2 * (values.real / safe) / safe, 0.0)
     return bounds
 
 
 def max_stable_step(eigenvalues: Sequence[complex] | np.ndarray) -> float:
-    """The largest step size for which simultaneous GD is stable (0 if none is)."""
-    bounds = step_size_bounds(eigenvalues)
-    return float(bounds.min()) if bounds.size else 0.0
+    """The largest step size for which simultaneous GD is stable (0 if none is).
+
+    Raises
+    ------
+    ValueError
+        If ``eigenvalues`` is empty (no eigenvalue decides no step size).
+    """
+    values = np.asarray(eigenvalues, dtype=complex)
+    if values.size == 0:
+        raise ValueError("eigenvalues: expected at least one eigenvalue, got none")
+    return float(step_size_bounds(values).min())
 
 
 def r1_gd_step_bound(gamma: np.ndarray | Sequence[float] | float, slope: float = 0.5) -> np.ndarray:
@@ -139,6 +145,18 @@ class Classification:
     tol: float
 
 
+def _finite_jacobian(matrix: torch.Tensor | np.ndarray, where: str) -> None:
+    """Raise a ValueError naming ``where`` if the Jacobian ``matrix`` holds NaN or Inf."""
+    values = matrix.detach().cpu().numpy() if isinstance(matrix, torch.Tensor) else matrix
+    bad = int(np.size(values) - np.count_nonzero(np.isfinite(values)))
+    if bad:
+        raise ValueError(
+            f"{where}: the Jacobian holds {bad} non-finite entr{'y' if bad == 1 else 'ies'} "
+            "(NaN or Inf) here: the game's field overflows or is undefined at this point; "
+            "no spectrum or verdict"
+        )
+
+
 def classify(game: Game, point: Sequence[torch.Tensor], *, tol: float = TOL) -> Classification:
     """Classify a (fixed) point from the dense Jacobian and each player's Hessian.
 
@@ -154,9 +172,15 @@ def classify(game: Game, point: Sequence[torch.Tensor], *, tol: float = TOL) -> 
         raise ValueError(f"tol: expected a number >= 0, got {tol!r}")
     point = validate_params(game, point, name="point")
     J = jacobian(game, point)
+    _finite_jacobian(J.matrix, "point")
     values = J.eigenvalues().cpu().numpy()
+    if not np.all(np.isfinite(values)):
+        raise ValueError(
+            "point: the Jacobian's eigenvalues overflow (NaN or Inf) at this point: the game's "
+            "scale is beyond float64; no classification"
+        )
     hessian_min = tuple(
-        float(torch.linalg.eigvalsh(0.5 * (J.hessian(i) + J.hessian(i).T)).min())
+        float(torch.linalg.eigvalsh(0.5 * J.hessian(i) + 0.5 * J.hessian(i).T).min())
         for i in range(len(game.sizes))
     )
     flow_stable = bool(np.all(values.real > tol))

@@ -108,6 +108,13 @@ class BlockJacobian:
         return array if dtype is None else array.astype(dtype)
 
 
+def _unit_rows(n: int, rows: Sequence[int] | range, like: torch.Tensor) -> torch.Tensor:
+    """The rows ``rows`` of the n x n identity, with ``like``'s dtype and device."""
+    out = torch.zeros(len(rows), n, dtype=like.dtype, device=like.device)
+    out[torch.arange(len(rows)), torch.as_tensor(list(rows), dtype=torch.long)] = 1
+    return out
+
+
 def _default_chunk(n: int) -> int:
     # Measured on 2 CPU cores (benchmarks/jacobian.py): 32 rows per batch is best up to
     # n ~ 2,000; beyond, large batches make glibc's allocator page-fault (at n = 8,000,
@@ -129,7 +136,7 @@ def _probe_strategy(game: Game, params: Params, chunk_size: int) -> tuple[str, J
     return the faster and the probe's operator (its graph serves the loop strategy)."""
     theta = flatten_params(params).detach()
     k = max(1, min(chunk_size, game.sizes[0]))
-    eye = torch.eye(theta.numel(), dtype=theta.dtype, device=theta.device)[:k]
+    eye = _unit_rows(theta.numel(), range(k), theta)  # k rows, never the n x n identity
     cotangents = eye[:, : game.sizes[0]]
     # setup (tracing the pullback, building the graph) is paid once per player in the
     # full assembly, so only the per-row work is timed, after one warm-up row each
@@ -211,11 +218,16 @@ def jacobian(
     """
     params = validate_params(game, params)
     if dtype is not None:
+        if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
+            raise TypeError(
+                f"dtype: expected a real floating torch dtype (torch.float64, torch.float32) "
+                f"or None, got {dtype!r}"
+            )
         params = tuple(p.detach().to(dtype) for p in params)
     n = sum(game.sizes)
     if chunk_size is None:
         chunk_size = _default_chunk(n)
-    elif not isinstance(chunk_size, int) or chunk_size < 1:
+    elif isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
         raise ValueError(f"chunk_size: expected a positive int, got {chunk_size!r}")
     if method not in ("auto", "vmap", "loop"):
         raise ValueError(f"method: expected 'auto', 'vmap' or 'loop', got {method!r}")
@@ -228,8 +240,7 @@ def jacobian(
             method, operator = _probe_strategy(game, params, chunk_size)
     if method == "loop":
         operator = operator or JacobianOperator(game, params)
-        eye = torch.eye(n, dtype=theta.dtype, device=theta.device)
-        matrix = torch.stack([operator.rmatvec(eye[r]) for r in range(n)])
+        matrix = torch.stack([operator.rmatvec(_unit_rows(n, (r,), theta)[0]) for r in range(n)])
     else:
         rows = [
             jacrev(_player_gradient_function(game, i), chunk_size=min(chunk_size, size))(theta)

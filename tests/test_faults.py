@@ -156,12 +156,22 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     wide.save()
     w["wide_bare"] = _crafted(w["wide"] / "checkpoint.pt", root / "wide_bare", config="")
     w["nan"] = _crafted(
-        ckpt, root / "nan", params=[torch.full_like(p, float("nan")) for p in torch.load(
-            ckpt, weights_only=True)["params"]]
+        ckpt,
+        root / "nan",
+        params=[
+            torch.full_like(p, float("nan")) for p in torch.load(ckpt, weights_only=True)["params"]
+        ],
     )
     w["badstep"] = _crafted(ckpt, root / "badstep", step=2.5)
     w["nokey"] = _crafted(ckpt, root / "nokey", rule_state=None)
     w["badconfig"] = _crafted(ckpt, root / "badconfig", config='{"seed": ')
+    w["spectra"] = root / "spectra.jsonl"
+    w["spectra"].write_text(
+        '{"step": 0, "jacobian": {"magnitude": [[1.0, 0.5]]}, "hessian": {"generator": [1.0]}}\n'
+        '{"step": 5, "jacobian": {"magnitude": [[1.0]]}, "hessian": {"generator": [1.0]}}\n'
+    )
+    w["spectra_step"] = root / "spectra_step.jsonl"
+    w["spectra_step"].write_text('{"step": "5", "jacobian": {}, "hessian": {}}\n')
     return w
 
 
@@ -386,6 +396,89 @@ cli(
 )
 
 
+cli(
+    "spectrum-empty-name",
+    "`spectrum ''`",
+    "GAME|CHECKPOINT: expected a game name",
+    "spectrum",
+    "",
+)
+cli(
+    "spectrum-overflowing-point",
+    "`spectrum dirac:loss=mle --point 40 -40` (the field overflows there)",
+    "--point: the Jacobian holds 2 non-finite entries (NaN or Inf)",
+    "spectrum",
+    "dirac:loss=mle",
+    "--point",
+    "40",
+    "-40",
+)
+cli(
+    "stability-overflowing-point",
+    "`stability dirac:loss=mle --point 40 -40`",
+    "--point: the Jacobian holds 2 non-finite entries (NaN or Inf)",
+    "stability",
+    "dirac:loss=mle",
+    "--point",
+    "40",
+    "-40",
+)
+cli(
+    "spectrum-dense-too-large",
+    "`spectrum CKPT --dense` above `--max-dense` (an n x n matrix)",
+    "--dense: the checkpoint's game has n = ",
+    "spectrum",
+    "{run}",
+    "--dense",
+    "--max-dense",
+    "10",
+)
+cli(
+    "spectrum-nan-params",
+    "`spectrum` of a checkpoint whose parameters are NaN",
+    "its parameters hold NaN, Inf or non-floats",
+    "spectrum",
+    "{nan}",
+)
+cli(
+    "spectrum-step-not-int",
+    "`spectrum` of a checkpoint whose step is 2.5",
+    "'step' must be an int >= 0, got 2.5",
+    "spectrum",
+    "{badstep}",
+)
+cli(
+    "spectrum-bad-stored-config",
+    "`spectrum` of a checkpoint whose stored configuration is not JSON",
+    "its stored configuration is not valid JSON",
+    "spectrum",
+    "{badconfig}",
+)
+cli(
+    "spectrum-batch-seed-overflow",
+    "`spectrum CKPT --batch-seed 10**30`",
+    "--batch-seed: expected an int in [0, 2**63), got 1000000000000000000000000000000",
+    "spectrum",
+    "{run}",
+    "--batch-seed",
+    str(10**30),
+)
+cli(
+    "spectrum-log-bad-record",
+    "`spectrum-log` of a record whose eigenvalue is not a pair",
+    "line 2: 'jacobian.magnitude' must be a list of [re, im] number pairs",
+    "spectrum-log",
+    "{spectra}",
+)
+cli(
+    "spectrum-log-bad-step",
+    "`spectrum-log` of a record whose step is a string",
+    "line 1: 'step' must be an int >= 0, got '5'",
+    "spectrum-log",
+    "{spectra_step}",
+)
+
+
 def _cli_cases() -> list[Case]:
     return [c for c in CASES if c.surface == "command line"]
 
@@ -448,7 +541,64 @@ api(
 )
 
 
-@pytest.mark.parametrize("case", [c for c in CASES if c.surface == "Python API"], ids=lambda c: c.id)
+def _dirac_mle_at_40() -> Any:
+    from analyses import classify
+    from games import DiracGAN, as_params
+
+    game = DiracGAN(loss="mle")
+    return classify(game, as_params(game, [[40.0], [-40.0]]))
+
+
+def _jacobian(**kwargs: Any) -> Any:
+    from games import Bilinear, as_params, jacobian
+
+    game = Bilinear.xy()
+    return jacobian(game, as_params(game, [[0.0], [0.0]]), **kwargs)
+
+
+api(
+    "api-classify-overflow",
+    "`classify(DiracGAN(loss='mle'), (40, -40))`",
+    "point: the Jacobian holds 2 non-finite entries (NaN or Inf)",
+    lambda w: _dirac_mle_at_40(),
+)
+api(
+    "api-max-stable-step-empty",
+    "`max_stable_step([])`",
+    "eigenvalues: expected at least one eigenvalue, got none",
+    lambda w: __import__("analyses").max_stable_step([]),
+)
+api(
+    "api-jacobian-int-dtype",
+    "`jacobian(..., dtype=torch.int64)`",
+    "dtype: expected a real floating torch dtype",
+    lambda w: _jacobian(dtype=torch.int64),
+    TypeError,
+)
+api(
+    "api-jacobian-complex-dtype",
+    "`jacobian(..., dtype=torch.complex128)`",
+    "dtype: expected a real floating torch dtype",
+    lambda w: _jacobian(dtype=torch.complex128),
+    TypeError,
+)
+api(
+    "api-jacobian-bool-chunk",
+    "`jacobian(..., chunk_size=True)`",
+    "chunk_size: expected a positive int, got True",
+    lambda w: _jacobian(chunk_size=True),
+)
+api(
+    "api-checkpoint-game-nan",
+    "`checkpoint_game` of a checkpoint whose parameters are NaN",
+    "its parameters hold NaN, Inf or non-floats",
+    lambda w: __import__("analyses").checkpoint_game(w["nan"]),
+)
+
+
+@pytest.mark.parametrize(
+    "case", [c for c in CASES if c.surface == "Python API"], ids=lambda c: c.id
+)
 def test_api_case(case: Case, world: dict[str, Path]) -> None:
     assert case.call is not None
     with pytest.raises(case.error) as info:
@@ -509,7 +659,9 @@ def test_config_change_is_refused_then_recorded(
 
     base, other = tmp_path / "a.toml", tmp_path / "b.toml"
     base.write_text(SMALL_TOML)
-    other.write_text(SMALL_TOML.replace("lr = 0.001", "lr = 0.002").replace("steps = 6", "steps = 9"))
+    other.write_text(
+        SMALL_TOML.replace("lr = 0.001", "lr = 0.002").replace("steps = 6", "steps = 9")
+    )
     out = str(tmp_path / "out")
     assert main(["train", str(base), "--out", out]) == 0
     cadence = SMALL_TOML.replace("log_every = 3", "log_every = 1").replace("steps = 6", "steps = 7")
@@ -700,6 +852,70 @@ def test_divergence_before_any_checkpoint_is_stated(
     assert line.startswith("gamedyn: training diverged at step 1, before the first checkpoint")
     assert "nothing was saved to resume from" in line and "trainer.params" not in line
     assert not (tmp_path / "out" / "checkpoint.pt").exists()
+
+
+@scenario(
+    "a game at the edge of float64 (`spectrum zero_sum:p=1e308`)",
+    "one consistent verdict: every bound computed without overflow (2/λ = 2e-308)",
+)
+def test_a_game_at_the_edge_of_float64_gets_consistent_verdicts(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from analyses.cli import main
+
+    assert main(["spectrum", "zero_sum:p=1e308", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    # J = [[1e308, 1], [-1, 1]]: eigenvalues 1e308 and 1 + O(1e-308), both real and > 0
+    assert result["flow_stable"] and result["classification"] == "stable Nash"
+    assert result["max_gd_step"] == pytest.approx(2e-308, rel=1e-12)  # 2/λ_max, not 0
+    assert result["hessian_eigenvalues"]["x"] == [pytest.approx(1e308)]  # not inf
+
+
+# -- spectra of large games ---------------------------------------------------------------
+
+
+@scenario(
+    "a dense Jacobian of a game above 512 parameters (the strategy probe)",
+    "only the rows needed are built: the n x n identity (35 GB at n = 66,691) never is",
+)
+def test_the_jacobian_probe_never_builds_the_identity(monkeypatch: pytest.MonkeyPatch) -> None:
+    from games import Bilinear, jacobian
+
+    A = torch.randn(300, 280, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    game = Bilinear(A)
+    point = (torch.randn(300, dtype=torch.float64), torch.randn(280, dtype=torch.float64))
+
+    def no_eye(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("torch.eye called")
+
+    monkeypatch.setattr(torch, "eye", no_eye)
+    for method in ("auto", "loop"):
+        J = jacobian(game, point, method=method).matrix
+        # J = [[0, A], [-A^T, 0]] for l_x = x^T A y = -l_y (Bilinear's closed form)
+        assert torch.allclose(J[:300, 300:], A) and torch.allclose(J[300:, :300], -A.T)
+        assert float(J[:300, :300].abs().max()) == 0.0
+
+
+@scenario(
+    "ARPACK stops before every eigenvalue asked for converges",
+    "`top_eigenvalues(..., partial=True)` returns the converged ones with `requested`; "
+    "`spectrum` prints how many converged and warns",
+)
+def test_arpack_reports_how_many_converged() -> None:
+    import numpy as np
+
+    from analyses.spectra import eigenvalues, top_eigenvalues
+    from games import Bilinear
+
+    game = Bilinear(torch.randn(300, 300, generator=torch.Generator().manual_seed(0)).double())
+    point = (torch.zeros(300, dtype=torch.float64), torch.zeros(300, dtype=torch.float64))
+    partial = top_eigenvalues(game, point, 12, which="imaginary", maxiter=5, partial=True)
+    assert partial.requested == 12 and 1 <= len(partial.values) < 12
+    dense = eigenvalues(game, point).values
+    for value in partial.values:  # each converged value is a true eigenvalue
+        assert np.min(np.abs(dense - value)) < 1e-6 * np.abs(dense).max()
+    full = top_eigenvalues(game, point, 12, which="imaginary")
+    assert full.requested is None and len(full.values) == 12
 
 
 # -- the table in the docs -------------------------------------------------------------------

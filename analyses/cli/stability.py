@@ -167,6 +167,7 @@ def run(args: argparse.Namespace) -> int:
 
     field_norm = target.field_norm()
     J = games.jacobian(target.game, target.point).matrix.cpu().numpy()
+    _finite_or_usage(J, target.where)
     eigenvalues = np.linalg.eigvals(J)
     result: dict[str, Any] = {
         "target": target.label,
@@ -401,3 +402,20 @@ def _lines(
         f"({_verdict(best['spectral_radius'])})"
     )
     return lines
+
+
+def _finite_or_usage(J: np.ndarray, where: str) -> None:
+    """A non-finite Jacobian (an overflowing game) as a one-line usage error."""
+    from ..stability import _finite_jacobian
+
+    try:
+        _finite_jacobian(J, where)
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+    with np.errstate(all="ignore"):
+        values = np.linalg.eigvals(J)
+    if not np.all(np.isfinite(values)):
+        raise UsageError(
+            f"{where}: the Jacobian's eigenvalues overflow (NaN or Inf): the game's scale is "
+            "beyond float64; no spectrum or verdict"
+        )
