@@ -596,6 +596,50 @@ api(
 )
 
 
+def _gan(latent_dim: int = 3, data_dim: int = 2, d_inputs: int = 2) -> Any:
+    from games import ParameterizedGAN
+
+    return ParameterizedGAN(
+        torch.nn.Linear(3, 2),
+        torch.nn.Linear(d_inputs, 1),
+        torch.zeros(10, data_dim),
+        latent_dim=latent_dim,
+        batch_size=8,
+    )
+
+
+def _report(out: Path, seed: int) -> Any:
+    from analyses.report import generate_report
+
+    return generate_report(out, seed=seed, studies=["dirac"], quick=True)
+
+
+api(
+    "api-gan-latent-mismatch",
+    "`ParameterizedGAN` whose latent_dim does not fit its generator",
+    "latent_dim: the generator does not take latent codes of dimension 4",
+    lambda w: _gan(latent_dim=4),
+)
+api(
+    "api-gan-data-mismatch",
+    "`ParameterizedGAN` whose data dimension differs from the generator's output",
+    "data: the samples have shape (5,) per sample, the generator makes (2,)",
+    lambda w: _gan(data_dim=5, d_inputs=5),
+)
+api(
+    "api-gan-discriminator-mismatch",
+    "`ParameterizedGAN` whose discriminator does not take the samples",
+    "discriminator: it does not take samples of shape (2,)",
+    lambda w: _gan(d_inputs=3),
+)
+api(
+    "api-report-seed",
+    "`generate_report(seed=2**70)`",
+    "seed: expected an int in [0, 2**62]",
+    lambda w: _report(w["root"] / "report", 2**70),
+)
+
+
 @pytest.mark.parametrize(
     "case", [c for c in CASES if c.surface == "Python API"], ids=lambda c: c.id
 )
@@ -907,15 +951,92 @@ def test_arpack_reports_how_many_converged() -> None:
     from analyses.spectra import eigenvalues, top_eigenvalues
     from games import Bilinear
 
-    game = Bilinear(torch.randn(300, 300, generator=torch.Generator().manual_seed(0)).double())
-    point = (torch.zeros(300, dtype=torch.float64), torch.zeros(300, dtype=torch.float64))
-    partial = top_eigenvalues(game, point, 12, which="imaginary", maxiter=5, partial=True)
-    assert partial.requested == 12 and 1 <= len(partial.values) < 12
+    game = Bilinear(torch.randn(60, 60, generator=torch.Generator().manual_seed(0)).double())
+    point = (torch.zeros(60, dtype=torch.float64), torch.zeros(60, dtype=torch.float64))
+    partial = top_eigenvalues(game, point, 6, which="imaginary", maxiter=3, partial=True)
+    assert partial.requested == 6 and 1 <= len(partial.values) < 6
     dense = eigenvalues(game, point).values
     for value in partial.values:  # each converged value is a true eigenvalue
         assert np.min(np.abs(dense - value)) < 1e-6 * np.abs(dense).max()
-    full = top_eigenvalues(game, point, 12, which="imaginary")
-    assert full.requested is None and len(full.values) == 12
+    full = top_eigenvalues(game, point, 6, which="imaginary")
+    assert full.requested is None and len(full.values) == 6
+
+
+# -- the report's files -------------------------------------------------------------------
+
+
+@scenario(
+    "links planted where the report writes (its old fixed temporary name, the target)",
+    "never followed: a unique temporary file and `os.replace`; the linked files are untouched",
+)
+def test_report_writes_never_follow_planted_links(tmp_path: Path) -> None:
+    from analyses.report.folder import _write_atomic
+
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious\n")
+    (tmp_path / "summary.json.tmp").symlink_to(victim)  # the name older versions used
+    (tmp_path / "index.html").symlink_to(victim)
+    _write_atomic(tmp_path / "summary.json", "{}\n")
+    _write_atomic(tmp_path / "index.html", "<html></html>\n")
+    assert victim.read_text() == "precious\n"
+    assert (tmp_path / "summary.json").read_text() == "{}\n"
+    assert not (tmp_path / "index.html").is_symlink()
+    assert (tmp_path / "index.html").read_text() == "<html></html>\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "index.html",
+        "summary.json",
+        "summary.json.tmp",
+        "victim.txt",
+    ]  # no temporary file left behind
+
+
+# -- sweeps --------------------------------------------------------------------------------
+
+
+def crash_at_two(x: float, seed: int) -> dict[str, float]:
+    """A sweep function whose point x = 2 kills its worker process."""
+    if x == 2:
+        os._exit(1)
+    return {"y": x * x, "ratio": math.inf if x == 0 else 1 / x, "nan": math.nan}
+
+
+@scenario(
+    "a sweep point that kills its worker process (`BrokenProcessPool`)",
+    "recorded as an error of that point; the others are computed in a fresh pool; a rerun "
+    "completes with nothing to compute; every line is strict JSON",
+)
+def test_a_crashing_sweep_worker_is_recorded_and_the_sweep_completes(tmp_path: Path) -> None:
+    import concurrent.futures as cf
+    import multiprocessing
+
+    from analyses.sweep import sweep
+
+    path = tmp_path / "results.jsonl"
+    grid = {"x": [0.0, 1.0, 2.0, 3.0, 4.0]}
+    context = multiprocessing.get_context("fork")
+    with cf.ProcessPoolExecutor(max_workers=2, mp_context=context) as pool:
+        result = sweep(crash_at_two, grid, results=path, executor=pool)
+    status = {row["x"]: row["status"] for row in result.rows}
+    assert status == {0.0: "ok", 1.0: "ok", 2.0: "error", 3.0: "ok", 4.0: "ok"}
+    assert {row["x"]: row.get("y") for row in result.rows if row["status"] == "ok"} == {
+        0.0: 0.0,
+        1.0: 1.0,
+        3.0: 9.0,
+        4.0: 16.0,
+    }
+
+    def refuse(token: str) -> None:  # strict JSON: no bare NaN/Infinity
+        raise AssertionError(f"bare {token} in {str(path)!r}")
+
+    records = [json.loads(line, parse_constant=refuse) for line in path.read_text().splitlines()]
+    errors = [r for r in records[1:] if r["status"] == "error"]
+    assert len(errors) == 1 and errors[0]["params"] == {"x": 2.0}
+    assert errors[0]["error"]["type"] == "BrokenProcessPool"
+    assert records[1:] and all(
+        r["status"] == "error" or r["result"]["nan"] == "nan" for r in records[1:]
+    )
+    again = sweep(crash_at_two, grid, results=path)  # nothing left: no pool needed
+    assert again.computed == 0 and again.loaded == 5
 
 
 # -- the table in the docs -------------------------------------------------------------------

@@ -109,8 +109,8 @@ def generate_report(
     from gan_models import resolve_device
 
     chosen = _check_studies(studies)
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"seed: expected an int >= 0, got {seed!r}")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed <= 2**62:
+        raise ValueError(f"seed: expected an int in [0, 2**62], got {seed!r}")
     try:
         resolved = str(resolve_device(device))
     except (RuntimeError, ValueError) as error:
