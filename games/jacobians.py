@@ -94,8 +94,27 @@ class BlockJacobian:
         return 0.5 * (self.matrix - self.matrix.T)
 
     def eigenvalues(self) -> torch.Tensor:
-        """All eigenvalues of ``J`` (complex), by LAPACK, sorted by real then imaginary part."""
+        """All eigenvalues of ``J`` (complex), by LAPACK, sorted by real then imaginary part.
+
+        Raises
+        ------
+        ValueError
+            If ``J`` holds NaN or Inf entries (the game's field overflows or is undefined
+            at the point), or its eigenvalues overflow.
+        """
+        bad = int((~torch.isfinite(self.matrix)).sum())
+        if bad:
+            raise ValueError(
+                f"point: the Jacobian holds {bad} non-finite entr{'y' if bad == 1 else 'ies'} "
+                "(NaN or Inf): the game's field overflows or is undefined at this point; "
+                "no eigenvalues"
+            )
         values = torch.linalg.eigvals(self.matrix)
+        if not bool(torch.isfinite(values).all()):
+            raise ValueError(
+                "point: the Jacobian's eigenvalues overflow (NaN or Inf): the game's scale is "
+                "beyond float64; no eigenvalues"
+            )
         order = np.lexsort((values.imag.cpu().numpy(), values.real.cpu().numpy()))
         return values[torch.as_tensor(order, device=values.device)]
 

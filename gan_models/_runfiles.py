@@ -164,13 +164,18 @@ def log_line(record: Mapping[str, Any]) -> bytes:
 
 def append_line(path: Path, line: bytes) -> None:
     """Append one complete line with a single ``write`` (O_APPEND) and flush it."""
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
     try:
-        written = os.write(fd, line)
-        if written != len(line):  # a short write: the disk is full
-            raise OSError(errno.ENOSPC, f"log: only {written} of {len(line)} bytes written")
-    finally:
-        os.close(fd)
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            written = os.write(fd, line)
+            if written != len(line):  # a short write: the disk is full
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        finally:
+            os.close(fd)
+    except OSError as error:
+        raise OSError(
+            error.errno, f"log: cannot write {str(path)!r} ({error.strerror or error})"
+        ) from None
 
 
 def read_log(path: Path) -> tuple[list[dict[str, Any]], list[int]]:
@@ -212,7 +217,11 @@ def trim_log(path: Path, step: int) -> tuple[int, list[int]]:
     records, bad = read_log(path)
     kept = [r for r in records if _step(r) <= step]
     text = b"".join(log_line(r) for r in kept)
-    atomic_write(path, lambda tmp: tmp.write_bytes(text))
+
+    def write(tmp: Path) -> None:
+        tmp.write_bytes(text)
+
+    atomic_write(path, write)
     return len(kept), bad
 
 

@@ -424,6 +424,13 @@ cli(
     "-40",
 )
 cli(
+    "spectrum-tiny-std",
+    "`spectrum function_space:std=1e-300` (a density float64 cannot hold)",
+    "function_space: stds: the mixture's density is not representable on this grid",
+    "spectrum",
+    "function_space:std=1e-300",
+)
+cli(
     "spectrum-dense-too-large",
     "`spectrum CKPT --dense` above `--max-dense` (an n x n matrix)",
     "--dense: the checkpoint's game has n = ",
