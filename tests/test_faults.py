@@ -373,6 +373,17 @@ cli(
     "{badconfig}",
 )
 cli(
+    "report-device",
+    "`report --device cudax`",
+    "device: expected 'auto', 'cpu' or 'cuda[:N]', got 'cudax'",
+    "report",
+    "--quick",
+    "--device",
+    "cudax",
+    "--out",
+    "{root}/report-device",
+)
+cli(
     "report-out-is-a-file",
     "`report --out` names a file",
     "out: expected a folder",

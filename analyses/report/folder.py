@@ -113,7 +113,9 @@ def generate_report(
         raise ValueError(f"seed: expected an int in [0, 2**62], got {seed!r}")
     try:
         resolved = str(resolve_device(device))
-    except (RuntimeError, ValueError) as error:
+    except ValueError as error:  # gan_models.ConfigError: names the device already
+        raise ValueError(str(error)) from None
+    except RuntimeError as error:
         raise ValueError(
             f"device: expected auto, cpu or cuda[:N], got {device!r} ({error})"
         ) from None
