@@ -165,6 +165,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     w["badstep"] = _crafted(ckpt, root / "badstep", step=2.5)
     w["nokey"] = _crafted(ckpt, root / "nokey", rule_state=None)
     w["badconfig"] = _crafted(ckpt, root / "badconfig", config='{"seed": ')
+    w["strparams"] = _crafted(ckpt, root / "strparams", params="abc")
     w["spectra"] = root / "spectra.jsonl"
     w["spectra"].write_text(
         '{"step": 0, "jacobian": {"magnitude": [[1.0, 0.5]]}, "hessian": {"generator": [1.0]}}\n'
@@ -353,6 +354,22 @@ cli(
     "{toml}",
     "--out",
     "{badstep}",
+)
+cli(
+    "resume-params-string",
+    'resuming a checkpoint whose params are `"abc"`',
+    "checkpoint: 'params' must be 2 float tensors of sizes [",
+    "train",
+    "{toml}",
+    "--out",
+    "{strparams}",
+)
+cli(
+    "spectrum-params-string",
+    'spectrum of a checkpoint whose params are `"abc"`',
+    "expected one parameter tensor per player (generator, discriminator)",
+    "spectrum",
+    "{strparams}",
 )
 cli(
     "resume-missing-key",
