@@ -69,11 +69,13 @@ def api(
     return CASES[-1]
 
 
-def scenario(fault: str, answer: str) -> Callable[[Callable[..., None]], Callable[..., None]]:
-    """Register a fault-injection test (a training run or a sweep) as a row of the table."""
+def scenario(
+    fault: str, answer: str, surface: str = "training run"
+) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """Register a fault-injection test (a run, a sweep, a report) as a row of the table."""
 
     def register(test: Callable[..., None]) -> Callable[..., None]:
-        CASES.append(Case(test.__name__, "training run", fault, answer))
+        CASES.append(Case(test.__name__, surface, fault, answer))
         return test
 
     return register
@@ -936,6 +938,7 @@ def test_divergence_before_any_checkpoint_is_stated(
 @scenario(
     "a game at the edge of float64 (`spectrum zero_sum:p=1e308`)",
     "one consistent verdict: every bound computed without overflow (2/λ = 2e-308)",
+    "analyses",
 )
 def test_a_game_at_the_edge_of_float64_gets_consistent_verdicts(
     capsys: pytest.CaptureFixture[str],
@@ -956,6 +959,7 @@ def test_a_game_at_the_edge_of_float64_gets_consistent_verdicts(
 @scenario(
     "a dense Jacobian of a game above 512 parameters (the strategy probe)",
     "only the rows needed are built: the n x n identity (35 GB at n = 66,691) never is",
+    "analyses",
 )
 def test_the_jacobian_probe_never_builds_the_identity(monkeypatch: pytest.MonkeyPatch) -> None:
     from games import Bilinear, jacobian
@@ -977,10 +981,13 @@ def test_the_jacobian_probe_never_builds_the_identity(monkeypatch: pytest.Monkey
 
 @scenario(
     "ARPACK stops before every eigenvalue asked for converges",
-    "`top_eigenvalues(..., partial=True)` returns the converged ones with `requested`; "
-    "`spectrum` prints how many converged and warns",
+    "`top_eigenvalues(..., partial=True)` returns the converged ones (true eigenvalues) "
+    "with `requested`; `spectrum` prints them and warns how many of those asked for converged",
+    "analyses",
 )
-def test_arpack_reports_how_many_converged() -> None:
+def test_arpack_reports_how_many_converged(
+    world: dict[str, Path], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     import numpy as np
 
     from analyses.spectra import eigenvalues, top_eigenvalues
@@ -996,6 +1003,19 @@ def test_arpack_reports_how_many_converged() -> None:
     full = top_eigenvalues(game, point, 6, which="imaginary")
     assert full.requested is None and len(full.values) == 6
 
+    from analyses import spectra
+    from analyses.cli import main
+
+    def short(*args: Any, **kwargs: Any) -> Any:  # ARPACK stopping after one of three
+        assert kwargs["partial"] is True
+        found = top_eigenvalues(*args, **kwargs)
+        return spectra.Spectrum(found.values[:1], found.products, "arpack", 3)
+
+    monkeypatch.setattr(spectra, "top_eigenvalues", short)
+    assert main(["spectrum", str(world["run"]), "--k", "3"]) == 0
+    out = capsys.readouterr().out
+    assert "warning     ARPACK converged 1 of the 3 eigenvalues asked for" in out
+
 
 # -- the report's files -------------------------------------------------------------------
 
@@ -1003,6 +1023,7 @@ def test_arpack_reports_how_many_converged() -> None:
 @scenario(
     "links planted where the report writes (its old fixed temporary name, the target)",
     "never followed: a unique temporary file and `os.replace`; the linked files are untouched",
+    "report",
 )
 def test_report_writes_never_follow_planted_links(tmp_path: Path) -> None:
     from analyses.report.folder import _write_atomic
@@ -1039,6 +1060,7 @@ def crash_at_two(x: float, seed: int) -> dict[str, float]:
     "a sweep point that kills its worker process (`BrokenProcessPool`)",
     "recorded as an error of that point; the others are computed in a fresh pool; a rerun "
     "completes with nothing to compute; every line is strict JSON",
+    "sweep",
 )
 def test_a_crashing_sweep_worker_is_recorded_and_the_sweep_completes(tmp_path: Path) -> None:
     import concurrent.futures as cf
@@ -1088,7 +1110,8 @@ def render_table() -> str:
         "| --- | --- | --- | --- |",
     ]
     for number, case in enumerate(CASES, 1):
-        answer = case.answer if case.surface == "training run" else f"`{case.answer}`"
+        checked = case.surface in ("command line", "Python API")
+        answer = f"`{case.answer}`" if checked else case.answer
         if case.surface == "command line":
             answer = f"exit {case.status}: {answer}"
         elif case.surface == "Python API":
