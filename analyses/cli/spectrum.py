@@ -167,12 +167,20 @@ def run(args: argparse.Namespace) -> int:
 def _dense_spectrum(target: Target) -> dict[str, Any]:
     from ..stability import classify, step_size_bounds
 
+    J = games.jacobian(target.game, target.point)
+    bad = int((~torch.isfinite(J.matrix)).sum())
+    if bad:  # the game's field overflows (or is undefined) at this point
+        raise UsageError(
+            f"{target.where}: the Jacobian holds {bad} non-finite "
+            f"entr{'y' if bad == 1 else 'ies'} (NaN or Inf): the game's field overflows or is "
+            "undefined at this point; no eigenvalues"
+        )
     try:
         verdict = classify(target.game, target.point)
-    except ValueError as error:  # a non-finite Jacobian: the game overflows at this point
-        message = one_line(error)
-        raise UsageError(target.where + message[len("point") :]) from None
-    J = games.jacobian(target.game, target.point)
+    except ValueError as error:
+        if "the Jacobian's eigenvalues overflow" not in str(error):
+            raise  # a bug, not bad input: keep its traceback
+        raise UsageError(target.where + one_line(error)[len("point") :]) from None
     values = ordered(verdict.eigenvalues)
     hessians = {}
     for i, player in enumerate(target.game.players):
