@@ -142,6 +142,8 @@ def checkpoint_game(
         raise ValueError(f"batch_size: expected an int >= 1, got {batch_size!r}")
     if batch_seed is not None and (isinstance(batch_seed, bool) or not isinstance(batch_seed, int)):
         raise TypeError(f"batch_seed: expected an int, got {batch_seed!r}")
+    if batch_seed is not None and not 0 <= batch_seed < 2**63:
+        raise ValueError(f"batch_seed: expected an int in [0, 2**63), got {batch_seed}")
     if isinstance(unroll, bool) or not isinstance(unroll, int) or unroll < 0:
         raise ValueError(f"unroll: expected an int >= 0 (the unroll depth K), got {unroll!r}")
     for name, value in (("unroll_lr", unroll_lr), ("unroll_inner", unroll_inner)):
@@ -211,6 +213,11 @@ def checkpoint_game(
             f"checkpoint: {label!r}: parameter sizes {sizes} do not match the networks "
             f"rebuilt from its configuration {list(base.sizes)}"
         )
+    if not all(p.is_floating_point() and bool(torch.isfinite(p).all()) for p in params):
+        raise ValueError(f"checkpoint: {label!r}: its parameters hold NaN, Inf or non-floats")
+    step = state.get("step")
+    if isinstance(step, bool) or not isinstance(step, int) or step < 0:
+        raise ValueError(f"checkpoint: {label!r}: 'step' must be an int >= 0, got {step!r}")
     point = tuple(p.detach().reshape(-1).to(torch.float64) for p in params)
     game: Game = fixed_batch_game(base, None, batch_seed)
     if unroll > 0:

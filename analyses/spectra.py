@@ -51,11 +51,16 @@ class Spectrum:
         Matrix-vector products used (0 for dense).
     method : str
         ``"dense"``, ``"arpack"`` or ``"lanczos"``.
+    requested : int or None
+        How many eigenvalues were asked for, when fewer converged (``len(values)`` are
+        the converged ones: :func:`top_eigenvalues` with ``partial=True``); None when
+        every requested eigenvalue converged.
     """
 
     values: np.ndarray
     products: int
     method: str
+    requested: int | None = None
 
 
 def _sorted(values: np.ndarray) -> np.ndarray:
@@ -120,6 +125,7 @@ def top_eigenvalues(
     tol: float = 1e-6,
     maxiter: int | None = None,
     seed: int = 0,
+    partial: bool = False,
 ) -> Spectrum:
     r"""The top-``k`` eigenvalues of :math:`J`, matrix-free (ARPACK's implicitly restarted Arnoldi).
 
@@ -138,11 +144,20 @@ def top_eigenvalues(
         ARPACK's relative tolerance.
     seed : int
         Seeds ARPACK's starting vector (results are reproducible).
+    partial : bool
+        When ARPACK does not converge: return the eigenvalues that did converge (with
+        ``requested=k``) instead of raising.
 
     Returns
     -------
     Spectrum
         With the number of Jacobian-vector products used.
+
+    Raises
+    ------
+    scipy.sparse.linalg.ArpackNoConvergence
+        If ARPACK does not converge within ``maxiter`` (and ``partial`` is false, or no
+        eigenvalue converged).
     """
     params = validate_params(game, params)
     n = sum(game.sizes)
@@ -151,16 +166,31 @@ def top_eigenvalues(
     which = canonical_which(which, tuple(WHICH))
     linear, op = jacobian_operator(game, params, transpose=True)
     v0 = np.random.default_rng(seed).standard_normal(n)
-    values = sla.eigs(
-        linear, k=k, which=WHICH[which], tol=tol, v0=v0, maxiter=maxiter, return_eigenvectors=False
-    )
+    requested = None
+    try:
+        values = sla.eigs(
+            linear,
+            k=k,
+            which=WHICH[which],
+            tol=tol,
+            v0=v0,
+            maxiter=maxiter,
+            return_eigenvectors=False,
+        )
+    except sla.ArpackNoConvergence as error:
+        if not partial or len(error.eigenvalues) == 0:
+            raise
+        values, requested = np.asarray(error.eigenvalues, dtype=complex), k
     if which == "imaginary":
         # ARPACK's 'LI' returns the k eigenvalues of largest |imaginary part| (conjugate
         # pairs of a real matrix); report them by decreasing imaginary part, pairs together
         return Spectrum(
-            values[np.lexsort((-values.imag, -np.abs(values.imag)))], op.products, "arpack"
+            values[np.lexsort((-values.imag, -np.abs(values.imag)))],
+            op.products,
+            "arpack",
+            requested,
         )
-    return Spectrum(_sorted(values), op.products, "arpack")
+    return Spectrum(_sorted(values), op.products, "arpack", requested)
 
 
 def hessian_eigenvalues(

@@ -49,20 +49,21 @@ TOL = 1e-9
 def step_size_bounds(eigenvalues: Sequence[complex] | np.ndarray) -> np.ndarray:
     r"""Per eigenvalue, the largest stable GD step :math:`2\,\mathrm{Re}\,\lambda/|\lambda|^2` (0 when :math:`\mathrm{Re}\,\lambda \le 0`)."""
     values = np.asarray(eigenvalues, dtype=complex)
-    magnitude = np.abs(values) ** 2
-    with np.errstate(divide="ignore", invalid="ignore"):
-        bounds = np.where(
-            (values.real > 0) & (magnitude > 0),
-            2 * values.real / np.where(magnitude > 0, magnitude, 1),
-            0.0,
-        )
+    modulus = np.abs(values)
+    safe = np.where(modulus > 0, modulus, 1)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        # (Re λ/|λ|)/|λ| rather than Re λ/|λ|²: |λ|² overflows for |λ| > 1.3e154
+        bounds = np.where((values.real > 0) & (modulus > 0), 2 * (values.real / safe) / safe, 0.0)
     return bounds
 
 
 def max_stable_step(eigenvalues: Sequence[complex] | np.ndarray) -> float:
-    """The largest step size for which simultaneous GD is stable (0 if none is)."""
-    bounds = step_size_bounds(eigenvalues)
-    return float(bounds.min()) if bounds.size else 0.0
+    """The largest step size for which simultaneous GD is stable (0 if none is); a
+    ValueError for no eigenvalues (none decides no step size)."""
+    values = np.asarray(eigenvalues, dtype=complex)
+    if values.size == 0:
+        raise ValueError("eigenvalues: expected at least one eigenvalue, got none")
+    return float(step_size_bounds(values).min())
 
 
 def r1_gd_step_bound(gamma: np.ndarray | Sequence[float] | float, slope: float = 0.5) -> np.ndarray:
@@ -153,9 +154,9 @@ def classify(game: Game, point: Sequence[torch.Tensor], *, tol: float = TOL) -> 
         raise ValueError(f"tol: expected a number >= 0, got {tol!r}")
     point = validate_params(game, point, name="point")
     J = jacobian(game, point)
-    values = J.eigenvalues()
+    values = J.eigenvalues()  # a ValueError if J or they are not finite
     hessian_min = tuple(
-        float(torch.linalg.eigvalsh(0.5 * (J.hessian(i) + J.hessian(i).T)).min())
+        float(torch.linalg.eigvalsh(0.5 * J.hessian(i) + 0.5 * J.hessian(i).T).min())
         for i in range(len(game.sizes))
     )
     flow_stable = bool(np.all(values.real > tol))

@@ -80,6 +80,7 @@ import pickle
 import time
 import traceback
 from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures.process import BrokenProcessPool
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -306,6 +307,72 @@ def _run_point(function: Callable[..., Any], params: dict[str, Any], seed: int) 
     return outcome
 
 
+_Item = tuple[str, dict[str, Any], int, int]
+_Finish = Callable[[_Item, dict[str, Any]], None]
+
+
+def _run_on(
+    executor: cf.Executor, function: Callable[..., Any], items: list[_Item], finish: _Finish
+) -> list[_Item]:
+    """Run ``items`` on ``executor``; return those lost to a broken process pool."""
+    futures: dict[cf.Future[dict[str, Any]], _Item] = {}
+    broken: list[_Item] = []
+    try:
+        for number, item in enumerate(items):
+            try:
+                futures[executor.submit(_run_point, function, item[1], item[3])] = item
+            except BrokenProcessPool:
+                broken.extend(items[number:])
+                break
+        for future in cf.as_completed(futures):
+            try:
+                outcome = future.result()
+            except BrokenProcessPool:
+                broken.append(futures[future])
+                continue
+            finish(futures[future], outcome)
+    except BaseException:
+        for future in futures:
+            future.cancel()
+        raise
+    order = {item[0]: i for i, item in enumerate(items)}
+    return sorted(broken, key=lambda item: order[item[0]])
+
+
+def _run_isolated(
+    executor: cf.Executor, function: Callable[..., Any], items: list[_Item], finish: _Finish
+) -> None:
+    """Run ``items`` one at a time in a fresh one-worker process pool (a new one after
+    each break), so that a point that kills its worker is recorded as its own error."""
+    context = getattr(executor, "_mp_context", None)
+    pool: cf.ProcessPoolExecutor | None = None
+    try:
+        for item in items:
+            if pool is None:
+                pool = cf.ProcessPoolExecutor(max_workers=1, mp_context=context)
+            started = time.perf_counter()
+            try:
+                outcome = pool.submit(_run_point, function, item[1], item[3]).result()
+            except BrokenProcessPool:
+                pool.shutdown(wait=True, cancel_futures=True)
+                pool = None
+                outcome = {
+                    "status": "error",
+                    "error": {
+                        "type": "BrokenProcessPool",
+                        "message": "the worker process running this point died (killed, out "
+                        "of memory, or a crash in native code); the sweep went on in a "
+                        "fresh process pool",
+                        "traceback": "",
+                    },
+                    "seconds": time.perf_counter() - started,
+                }
+            finish(item, outcome)
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+
 # ---------------------------------------------------------------------------- sweep
 
 
@@ -376,10 +443,15 @@ def sweep(
     Notes
     -----
     An exception raised by ``function`` marks its point ``"error"`` (type, message and
-    the traceback's last frames are kept) and the sweep goes on. A
-    :class:`KeyboardInterrupt` (or an executor's own failure, such as a broken process
-    pool) cancels the submitted points that have not started and propagates; the file
-    keeps every point finished before it.
+    the traceback's last frames are kept) and the sweep goes on. A point that kills its
+    worker process (a segfault, ``os._exit``, the out-of-memory killer) breaks a process
+    pool: the points lost with it then run one at a time in a fresh one-worker pool
+    (the same multiprocessing context), so the point that kills its worker again is
+    recorded as an ``"error"`` of type ``BrokenProcessPool`` and the sweep completes
+    (``executor`` itself stays broken; it is not ours to shut down). A
+    :class:`KeyboardInterrupt` (or another failure of the executor) cancels the
+    submitted points that have not started and propagates; the file keeps every point
+    finished before it.
 
     Examples
     --------
@@ -477,16 +549,9 @@ def sweep(
             for item in missing:
                 finish(item, _run_point(function, item[1], item[3]))
         else:
-            futures: dict[cf.Future[dict[str, Any]], tuple[str, dict[str, Any], int, int]] = {}
-            try:
-                for item in missing:
-                    futures[executor.submit(_run_point, function, item[1], item[3])] = item
-                for future in cf.as_completed(futures):
-                    finish(futures[future], future.result())
-            except BaseException:
-                for future in futures:
-                    future.cancel()
-                raise
+            broken = _run_on(executor, function, missing, finish)
+            if broken:  # a point killed its worker: find it, one point per fresh worker
+                _run_isolated(executor, function, broken, finish)
     finally:
         if store is not None:
             store.close()

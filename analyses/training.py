@@ -262,11 +262,9 @@ class SpectraRecorder:
         self.records = [r for r in self.records if int(r["step"]) < first_step]
         if path is None or not path.is_file():
             return
-        kept = [
-            line
-            for line in path.read_text().splitlines()
-            if line.strip() and int(json.loads(line).get("step", 0)) < first_step
-        ]
+        text = path.read_text(errors="replace")
+        complete = text.splitlines()[: text.count("\n")]  # a last line cut short is dropped
+        kept = [line for line in complete if _step_of(line) < first_step]
         path.write_text("".join(line + "\n" for line in kept))
 
     def __call__(self, step: int, trainer: Trainer) -> None:
@@ -327,8 +325,47 @@ def load_spectra_log(path: str | Path) -> list[dict[str, Any]]:
                 f"path: {str(path)!r} line {number} is not a spectra record "
                 "(expected keys step, jacobian, hessian)"
             )
+        problem = _record_problem(record)
+        if problem is not None:
+            raise ValueError(f"path: {str(path)!r} line {number}: {problem}")
         records.append(record)
     return sorted(records, key=lambda r: int(r["step"]))
+
+
+def _step_of(line: str) -> float:
+    """A spectra line's step; lines that are not records (cut short) sort past every step."""
+    try:
+        step = json.loads(line).get("step", 0)
+        return float(step) if isinstance(step, int) else math.inf
+    except (ValueError, AttributeError):
+        return math.inf
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _record_problem(record: Mapping[str, Any]) -> str | None:
+    """What is wrong with a spectra record's structure (naming the key), or None."""
+    step = record["step"]
+    if isinstance(step, bool) or not isinstance(step, int) or step < 0:
+        return f"'step' must be an int >= 0, got {step!r}"
+    jacobian, hessian = record["jacobian"], record["hessian"]
+    if not isinstance(jacobian, dict):
+        return f"'jacobian' must be a mapping of eigenvalue lists, got {type(jacobian).__name__}"
+    for key, pairs in jacobian.items():
+        if not isinstance(pairs, list) or not all(
+            isinstance(p, list) and len(p) == 2 and all(_number(x) for x in p) for p in pairs
+        ):
+            return f"'jacobian.{key}' must be a list of [re, im] number pairs"
+    if not isinstance(hessian, dict):
+        return (
+            f"'hessian' must be a mapping of players to eigenvalues, got {type(hessian).__name__}"
+        )
+    for key, values in hessian.items():
+        if not isinstance(values, list) or not all(_number(v) for v in values):
+            return f"'hessian.{key}' must be a list of numbers"
+    return None
 
 
 # -- display ------------------------------------------------------------------------------------

@@ -178,6 +178,12 @@ def gaussian_mixture_density(
     pi = pi / pi.sum()
     d2 = ((grid.points[:, None, :] - mu[None]) ** 2).sum(-1)
     values = (pi * torch.exp(-0.5 * d2 / sd**2) / (2 * math.pi * sd**2) ** (grid.dim / 2)).sum(1)
+    if not bool(torch.isfinite(values).all()) or float(values.sum()) <= 0:
+        raise ValueError(
+            f"stds: the mixture's density is not representable on this grid (smallest std "
+            f"{float(sd.min()):.3g}: its density underflows or overflows in float64); expected "
+            "standard deviations comparable to the grid's spacing"
+        )
     return grid.normalize(values)
 
 

@@ -122,8 +122,27 @@ class BlockJacobian:
         """All eigenvalues of ``J`` (LAPACK), as :func:`sort_eigenvalues` orders them.
 
         A complex128 numpy array by decreasing modulus, then real, then imaginary part.
+
+        Raises
+        ------
+        ValueError
+            If ``J`` holds NaN or Inf entries (the game's field overflows or is undefined
+            at the point), or its eigenvalues overflow.
         """
-        return sort_eigenvalues(torch.linalg.eigvals(self.matrix))
+        bad = int((~torch.isfinite(self.matrix)).sum())
+        if bad:
+            raise ValueError(
+                f"point: the Jacobian holds {bad} non-finite entr{'y' if bad == 1 else 'ies'} "
+                "(NaN or Inf): the game's field overflows or is undefined at this point; "
+                "no eigenvalues"
+            )
+        values = torch.linalg.eigvals(self.matrix)
+        if not bool(torch.isfinite(values).all()):
+            raise ValueError(
+                "point: the Jacobian's eigenvalues overflow (NaN or Inf): the game's scale is "
+                "beyond float64; no eigenvalues"
+            )
+        return sort_eigenvalues(values)
 
     def numpy(self) -> np.ndarray:
         """The matrix as a numpy array (copied to CPU)."""
@@ -132,6 +151,13 @@ class BlockJacobian:
     def __array__(self, dtype: np.dtype | None = None, copy: bool | None = None) -> np.ndarray:
         array = self.numpy()
         return array if dtype is None else array.astype(dtype)
+
+
+def _unit_rows(n: int, rows: Sequence[int] | range, like: torch.Tensor) -> torch.Tensor:
+    """The rows ``rows`` of the n x n identity, with ``like``'s dtype and device."""
+    out = torch.zeros(len(rows), n, dtype=like.dtype, device=like.device)
+    out[torch.arange(len(rows)), torch.as_tensor(list(rows), dtype=torch.long)] = 1
+    return out
 
 
 def _default_chunk(n: int) -> int:
@@ -155,7 +181,7 @@ def _probe_strategy(game: Game, params: Params, chunk_size: int) -> tuple[str, J
     return the faster and the probe's operator (its graph serves the loop strategy)."""
     theta = flatten_params(params).detach()
     k = max(1, min(chunk_size, game.sizes[0]))
-    eye = torch.eye(theta.numel(), dtype=theta.dtype, device=theta.device)[:k]
+    eye = _unit_rows(theta.numel(), range(k), theta)  # k rows, never the n x n identity
     cotangents = eye[:, : game.sizes[0]]
     # setup (tracing the pullback, building the graph) is paid once per player in the
     # full assembly, so only the per-row work is timed, after one warm-up row each
@@ -237,11 +263,16 @@ def jacobian(
     """
     params = validate_params(game, params)
     if dtype is not None:
+        if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
+            raise TypeError(
+                f"dtype: expected a real floating torch dtype (torch.float64, torch.float32) "
+                f"or None, got {dtype!r}"
+            )
         params = tuple(p.detach().to(dtype) for p in params)
     n = sum(game.sizes)
     if chunk_size is None:
         chunk_size = _default_chunk(n)
-    elif not isinstance(chunk_size, int) or chunk_size < 1:
+    elif isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
         raise ValueError(f"chunk_size: expected a positive int, got {chunk_size!r}")
     if method not in ("auto", "vmap", "loop"):
         raise ValueError(f"method: expected 'auto', 'vmap' or 'loop', got {method!r}")
@@ -254,8 +285,7 @@ def jacobian(
             method, operator = _probe_strategy(game, params, chunk_size)
     if method == "loop":
         operator = operator or JacobianOperator(game, params)
-        eye = torch.eye(n, dtype=theta.dtype, device=theta.device)
-        matrix = torch.stack([operator.rmatvec(eye[r]) for r in range(n)])
+        matrix = torch.stack([operator.rmatvec(_unit_rows(n, (r,), theta)[0]) for r in range(n)])
     else:
         rows = [
             jacrev(_player_gradient_function(game, i), chunk_size=min(chunk_size, size))(theta)

@@ -188,6 +188,7 @@ class ParameterizedGAN:
         self.replay_weight = as_nonnegative(replay_weight, "replay_weight")
         self.replay: torch.Tensor | None = None
         self._data = self._check_data(data)
+        self._check_shapes(generator, discriminator)
         self._generator = torch.Generator().manual_seed(seed)
         self._fixed: tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None = None
         self._held: tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None = None
@@ -214,6 +215,48 @@ class ParameterizedGAN:
             "data: expected a tensor of samples or a sampler with "
             f"sample(n, *, generator, dtype), got {type(data).__name__}"
         )
+
+    def _check_shapes(self, generator: torch.nn.Module, discriminator: torch.nn.Module) -> None:
+        """One forward pass of each network on a batch (eval mode, no gradients, no draw
+        from any game or global generator): a latent or data dimension that does not fit
+        the networks fails here, naming it, instead of at first use."""
+        n = self.batch_size
+        if isinstance(self._data, torch.Tensor):
+            real = self._data[torch.arange(n, device=self._data.device) % self._data.shape[0]]
+        else:
+            real = self._data.sample(
+                n, generator=torch.Generator().manual_seed(0), dtype=torch.float32
+            )
+        first = next(iter(generator.parameters()), None)
+        device = first.device if first is not None else self.device
+        dtype = first.dtype if first is not None and first.is_floating_point() else torch.float32
+        modes = (generator.training, discriminator.training)
+        generator.eval()
+        discriminator.eval()
+        try:
+            with torch.no_grad():
+                try:
+                    fake = generator(torch.zeros(n, self.latent_dim, device=device, dtype=dtype))
+                except (RuntimeError, ValueError, IndexError) as error:
+                    raise ValueError(
+                        f"latent_dim: the generator does not take latent codes of dimension "
+                        f"{self.latent_dim} ({_first_line(error)})"
+                    ) from None
+                if tuple(fake.shape[1:]) != tuple(real.shape[1:]):
+                    raise ValueError(
+                        f"data: the samples have shape {tuple(real.shape[1:])} per sample, "
+                        f"the generator makes {tuple(fake.shape[1:])}"
+                    )
+                try:
+                    discriminator(real.to(device=fake.device, dtype=fake.dtype))
+                except (RuntimeError, ValueError, IndexError) as error:
+                    raise ValueError(
+                        f"discriminator: it does not take samples of shape "
+                        f"{tuple(real.shape[1:])} ({_first_line(error)})"
+                    ) from None
+        finally:
+            generator.train(modes[0])
+            discriminator.train(modes[1])
 
     def draw_batch(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Draw ``(real, z, eps)`` from the game's generator: a data minibatch, latent
@@ -423,3 +466,7 @@ class ParameterizedGAN:
             f"ParameterizedGAN(sizes={self.sizes}, loss={self.loss!r}, "
             f"regularizer={self.regularizer!r}, mode={self.mode!r}, batch_size={self.batch_size})"
         )
+
+
+def _first_line(error: BaseException) -> str:
+    return " ".join(str(error).split())[:200] or type(error).__name__

@@ -33,10 +33,18 @@ from .networks import (
     pack_samples,
 )
 from .remedies import MixtureGenerator, ReplayBuffer, Substitution
-from .trainer import Trainer, TrainingDiverged, TrainResult, load_checkpoint, save_checkpoint
+from .trainer import (
+    ConfigChanged,
+    Trainer,
+    TrainingDiverged,
+    TrainResult,
+    load_checkpoint,
+    save_checkpoint,
+)
 
 __all__ = [
     "MLP",
+    "ConfigChanged",
     "ConfigError",
     "Discriminator",
     "GaussianMixture",

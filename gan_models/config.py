@@ -51,6 +51,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -96,6 +97,11 @@ DATASETS = ("ring", "grid", "temperature", "high_dimensional")
 RULES = TRAINING_RULES
 """The names ``optimizer.rule`` accepts: the rules of :mod:`dynamics.registry` marked for
 training, with their aliases (``"sgd"`` is ``"gd"``)."""
+
+
+_DEVICE = re.compile(r"auto|cpu|cuda(:[0-9]+)?")
+MAX_SEED = 2**62
+"""The largest seed (the trainer derives its random streams from seed + small offsets)."""
 
 
 class ConfigError(ValueError):
@@ -224,8 +230,10 @@ class TrainConfig:
             _positive(getattr(self, key), key)
         for key in ("checkpoint_every", "log_every"):
             _positive(getattr(self, key), key)
-        if self.device not in ("auto", "cpu") and not self.device.startswith("cuda"):
+        if not _DEVICE.fullmatch(self.device):
             raise ConfigError(f"device: expected 'auto', 'cpu' or 'cuda[:N]', got {self.device!r}")
+        if not 0 <= self.seed <= MAX_SEED:
+            raise ConfigError(f"seed: expected an int in [0, 2**62], got {self.seed}")
         _choice(self.data.name, "data.name", DATASETS)
         for name, net in (("generator", self.generator), ("discriminator", self.discriminator)):
             _positive(net.depth, f"{name}.depth", allow_zero=True)
@@ -426,9 +434,15 @@ def load_config(source: str | Path) -> TrainConfig:
             )
         path = CONFIG_DIR / f"{source}.toml"
     try:
-        mapping = tomllib.loads(path.read_text())
+        mapping = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"config: {path.name} is not valid TOML ({error})") from None
+    except UnicodeDecodeError as error:
+        raise ConfigError(
+            f"config: {str(path)!r} is not UTF-8 text (byte {error.start}); TOML files are UTF-8"
+        ) from None
+    except OSError as error:
+        raise ConfigError(f"config: cannot read {str(path)!r} ({error.strerror})") from None
     return TrainConfig.from_dict(mapping)
 
 
@@ -436,12 +450,25 @@ def load_config(source: str | Path) -> TrainConfig:
 
 
 def resolve_device(device: str) -> torch.device:
-    """``'auto'`` is CUDA when available, else the CPU."""
+    """``'auto'`` is CUDA when available, else the CPU.
+
+    Raises
+    ------
+    ConfigError
+        If ``device`` is not ``'auto'``, ``'cpu'``, ``'cuda'`` or ``'cuda:N'``, or names
+        a CUDA device that is not there.
+    """
     if device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if not isinstance(device, str) or not _DEVICE.fullmatch(device):
+        raise ConfigError(f"device: expected 'auto', 'cpu' or 'cuda[:N]', got {device!r}")
     resolved = torch.device(device)
     if resolved.type == "cuda" and not torch.cuda.is_available():
         raise ConfigError(f"device: {device!r} requested but CUDA is not available")
+    if resolved.type == "cuda" and (resolved.index or 0) >= torch.cuda.device_count():
+        raise ConfigError(
+            f"device: {device!r} requested but there are {torch.cuda.device_count()} CUDA devices"
+        )
     return resolved
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -21,15 +20,30 @@ from typing import Any, TextIO
 
 import torch
 
-from dynamics import RuleState, UpdateRule
+from dynamics import UpdateRule
 from games import Game, ParameterizedGAN, flatten_params, vector_field
 
-from . import jsonio
+from . import _runfiles, jsonio
+from ._checkpoint import (
+    CHECKPOINT,
+    FORMAT,
+    ConfigChanged,
+    check_state,
+    finite_state,
+    first_line,
+    load_checkpoint,
+    pack_state,
+    save_checkpoint,
+    stored_changes,
+    to_device,
+    unpack_state,
+)
 from .config import TrainConfig, build_game, build_rule, resolve_device
 from .data import GaussianMixture
 from .remedies import ReplayBuffer, Substitution
 
 __all__ = [
+    "ConfigChanged",
     "TrainResult",
     "Trainer",
     "TrainingDiverged",
@@ -37,9 +51,7 @@ __all__ = [
     "save_checkpoint",
 ]
 
-CHECKPOINT = "checkpoint.pt"
 LOG = "log.jsonl"
-FORMAT = 1
 
 Evaluator = Callable[[torch.Tensor], Mapping[str, Any]]
 Callback = Callable[[int, "Trainer"], None]
@@ -74,69 +86,6 @@ class TrainResult:
 
 
 # -- checkpoints --------------------------------------------------------------------------------
-
-
-def _atomic_write(path: Path, write: Callable[[Path], None]) -> None:
-    """Write to a temporary file in the same folder, flush to disk, then rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        write(tmp)
-        with open(tmp, "rb") as handle:
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-
-
-def save_checkpoint(path: str | Path, state: Mapping[str, Any]) -> None:
-    """Save ``state`` (tensors, numbers, strings, lists, dicts) atomically with torch.save."""
-    _atomic_write(Path(path), lambda tmp: torch.save(dict(state), tmp))
-
-
-def load_checkpoint(
-    path: str | Path, *, map_location: str | torch.device = "cpu"
-) -> dict[str, Any]:
-    """Load a checkpoint with ``weights_only=True`` (no arbitrary code is unpickled).
-
-    Raises
-    ------
-    FileNotFoundError
-        If there is no checkpoint at ``path``.
-    ValueError
-        If the file is not a gamedyn checkpoint.
-    """
-    path = Path(path)
-    if path.is_dir():
-        path = path / CHECKPOINT
-    if not path.is_file():
-        raise FileNotFoundError(f"checkpoint: no such file {str(path)!r}")
-    try:
-        state = torch.load(path, map_location=map_location, weights_only=True)
-    except Exception as error:  # a truncated or foreign file
-        raise ValueError(
-            f"checkpoint: {str(path)!r} is not a readable checkpoint ({error})"
-        ) from None
-    if not isinstance(state, dict) or state.get("format") != FORMAT:
-        raise ValueError(f"checkpoint: {str(path)!r} is not a gamedyn checkpoint (format {FORMAT})")
-    return state
-
-
-def _pack_state(state: Any) -> Any:
-    if isinstance(state, RuleState):
-        return {"t": state.t, "buffers": [_pack_state(b) for b in state.buffers]}
-    if isinstance(state, (tuple, list)):
-        return [_pack_state(s) for s in state]
-    return state
-
-
-def _unpack_state(packed: Any) -> Any:
-    if isinstance(packed, dict) and set(packed) == {"t", "buffers"}:
-        return RuleState(int(packed["t"]), tuple(_unpack_state(b) for b in packed["buffers"]))
-    if isinstance(packed, list):
-        return tuple(_unpack_state(p) for p in packed)
-    return packed
 
 
 # -- the trainer ---------------------------------------------------------------------------------
@@ -250,6 +199,7 @@ class Trainer:
         self.state = rule.init(game, self.params)
         self.step = 0
         self.history: list[dict[str, Any]] = []
+        self._config_changes: list[dict[str, Any]] = []
 
     @classmethod
     def from_config(
@@ -311,63 +261,145 @@ class Trainer:
             "format": FORMAT,
             "step": self.step,
             "params": [p.detach().cpu() for p in self.params],
-            "rule_state": _pack_state(self.state),
+            "rule_state": pack_state(self.state),
             "game_rng": self.base.rng_state(),
             "remedy_rng": self._remedy_rng.get_state(),
             "replay": None if self.replay is None else self.replay.state_dict(),
             "substitution": None if self.substitution is None else self.substitution.state_dict(),
             "history": jsonio.dumps(self.history),
             "config": json.dumps(self.config.to_dict()) if self.config is not None else "",
+            "config_hash": _runfiles.config_hash(self.config.to_dict())
+            if self.config is not None
+            else "",
+            "config_changes": jsonio.dumps(self._config_changes),
             "players": list(self.game.players),
             "sizes": list(self.game.sizes),
         }
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
-        """Continue from :meth:`state_dict` (e.g. a loaded checkpoint)."""
-        sizes = [int(s) for s in state["sizes"]]
-        if sizes != list(self.game.sizes):
-            raise ValueError(
-                f"checkpoint: parameter sizes {sizes} do not match the game's {list(self.game.sizes)}"
-            )
+        """Continue from :meth:`state_dict` (e.g. a loaded checkpoint).
+
+        Raises
+        ------
+        ValueError
+            If ``state`` lacks a key, or holds a step, parameters (wrong count, sizes or
+            non-finite values) or random states that cannot be a training state.
+        """
+        check_state(state, list(self.game.sizes))
         self.step = int(state["step"])
         self.params = tuple(p.to(device=self.device, dtype=self.dtype) for p in state["params"])
-        self.state = _to_device(_unpack_state(state["rule_state"]), self.device)
-        self.base.set_rng_state(state["game_rng"])
-        self._remedy_rng.set_state(state["remedy_rng"])
-        if self.replay is not None and state.get("replay") is not None:
-            self.replay.load_state_dict(state["replay"])
-        if self.substitution is not None and state.get("substitution") is not None:
-            self.substitution.load_state_dict(state["substitution"])
-        self.history = jsonio.loads(state["history"]) if state.get("history") else []
+        try:
+            self.state = to_device(unpack_state(state["rule_state"]), self.device)
+            self.base.set_rng_state(state["game_rng"])
+            self._remedy_rng.set_state(state["remedy_rng"])
+            if self.replay is not None and state.get("replay") is not None:
+                self.replay.load_state_dict(state["replay"])
+            if self.substitution is not None and state.get("substitution") is not None:
+                self.substitution.load_state_dict(state["substitution"])
+            self.history = jsonio.loads(state["history"]) if state.get("history") else []
+            changes = state.get("config_changes")
+            self._config_changes = jsonio.loads(changes) if changes else []
+        except (TypeError, ValueError, KeyError, RuntimeError, AttributeError) as error:
+            raise ValueError(
+                f"checkpoint: its training state cannot be restored ({first_line(error)})"
+            ) from None
         self.base.load_(self.params)
 
     def save(self) -> Path | None:
-        """Write the checkpoint atomically (no-op without ``out_dir``)."""
+        """Write the checkpoint atomically (no-op without ``out_dir``).
+
+        Raises
+        ------
+        TrainingDiverged
+            If the parameters, the rule's state or the losses are not finite (nothing
+            is written: the last good checkpoint stays).
+        OSError
+            If the checkpoint cannot be written (the earlier one stays intact).
+        """
         if self.out_dir is None:
             return None
+        if not (self._finite(self.params) and finite_state(self.state)):
+            raise self._diverged(self.step, "the parameters or the update rule's state")
+        l_g, l_d = (float(v) for v in self._eval_game.losses(self.params))
+        if not (math.isfinite(l_g) and math.isfinite(l_d)):
+            raise self._diverged(self.step, "the losses")
         path = self.out_dir / CHECKPOINT
         save_checkpoint(path, self.state_dict())
         return path
 
-    def resume(self) -> bool:
-        """Load ``out_dir/checkpoint.pt`` if present; trims the log to its step."""
+    def _check_config(
+        self, state: Mapping[str, Any], allow_change: bool
+    ) -> dict[str, list[Any]] | None:
+        """Refuse (or, if allowed, return) the changes of training-relevant configuration."""
+        if self.config is None or self.out_dir is None:
+            return None
+        changes, hashed = stored_changes(state, self.config.to_dict(), self.out_dir / CHECKPOINT)
+        if not hashed:
+            self._note(
+                "the checkpoint has no configuration hash (written by an older gamedyn); "
+                "its stored configuration was compared key by key"
+            )
+        if not changes:
+            return None
+        listed = ", ".join(f"{k}: {a!r} -> {b!r}" for k, (a, b) in changes.items())
+        if not allow_change:
+            raise ConfigChanged(
+                f"checkpoint: {str(self.out_dir / CHECKPOINT)!r} was trained with another "
+                f"configuration ({listed}); resume with the same configuration, start afresh "
+                "(--no-resume, resume=False), or allow the change (--allow-config-change, "
+                "allow_config_change=True)",
+                changes,
+            )
+        self._note(f"configuration changed at step {state['step']}: {listed}")
+        return changes
+
+    def resume(self, *, allow_config_change: bool = False) -> bool:
+        """Load ``out_dir/checkpoint.pt`` if present; trims the log to its step.
+
+        A log line cut short (a kill, a full disk) and unreadable lines are dropped with
+        a note.
+
+        Raises
+        ------
+        ValueError
+            If the checkpoint is unreadable, does not fit this game, or (a
+            :class:`ConfigChanged`) was trained with another training-relevant
+            configuration and ``allow_config_change`` is false.
+        """
         if self.out_dir is None or not (self.out_dir / CHECKPOINT).is_file():
             return False
-        self.load_state_dict(load_checkpoint(self.out_dir / CHECKPOINT))
+        state = load_checkpoint(self.out_dir / CHECKPOINT)
+        changes = self._check_config(state, allow_config_change)
+        self.load_state_dict(state)
         log = self.out_dir / LOG
         if log.is_file():
-            kept = [
-                line
-                for line in log.read_text().splitlines()
-                if line.strip() and json.loads(line).get("step", 0) <= self.step
-            ]
-            text = "".join(k + "\n" for k in kept)
-
-            def write(tmp: Path) -> None:
-                tmp.write_text(text)
-
-            _atomic_write(log, write)
+            _, bad = _runfiles.trim_log(log, self.step)
+            if bad:
+                self._note(
+                    f"log: dropped {len(bad)} unreadable or cut-short line(s) of {str(log)!r} "
+                    f"(line {', '.join(map(str, bad))})"
+                )
+        if changes:
+            self._config_changes.append({"step": self.step, "changes": changes})
+            self._log({"event": "config_change", "step": self.step, "changes": changes})
         return True
+
+    def _prepare(self, resume: bool, allow_config_change: bool) -> None:
+        """Check the output folder, remove stale temporary files, resume or start afresh."""
+        if self.out_dir is not None:
+            _runfiles.check_out_dir(self.out_dir, (CHECKPOINT, LOG))
+            for path in _runfiles.remove_stale_temporaries(self.out_dir):
+                self._note(f"removed the stale temporary file {str(path)!r} of a dead process")
+        if resume and self.resume(allow_config_change=allow_config_change):
+            return
+        if self.out_dir is not None and self.step == 0 and not self.history:
+            aside = _runfiles.move_aside(self.out_dir, (CHECKPOINT, LOG, "samples"))
+            if aside is not None:
+                self._note(f"starting afresh: the earlier run's files were moved to {str(aside)!r}")
+
+    def _note(self, text: str) -> None:
+        self.stream.write(f"note: {text}\n")
+        self.stream.flush()
 
     # -- running --------------------------------------------------------------------------
 
@@ -375,8 +407,7 @@ class Trainer:
         if self.out_dir is None:
             return
         self.out_dir.mkdir(parents=True, exist_ok=True)
-        with open(self.out_dir / LOG, "a") as handle:
-            handle.write(jsonio.dumps(dict(record)) + "\n")
+        _runfiles.append_line(self.out_dir / LOG, _runfiles.log_line(record))
 
     @staticmethod
     def _finite(params: tuple[torch.Tensor, ...]) -> bool:
@@ -388,11 +419,16 @@ class Trainer:
         path = self.out_dir / CHECKPOINT if self.out_dir is not None else None
         kept = path if path is not None and path.is_file() else None
         self._log({"event": "diverged", "step": step, "what": what})
-        where = (
-            f"the last good checkpoint {str(kept)!r} is kept"
-            if kept is not None
-            else "the last good parameters are kept in trainer.params"
-        )
+        if kept is not None:
+            where = f"the last good checkpoint {str(kept)!r} is kept"
+        elif self.out_dir is not None:
+            where = (
+                "this was before the first checkpoint (every "
+                f"{self.checkpoint_every} steps), so there is none to resume from; the last "
+                "good parameters are in trainer.params"
+            )
+        else:
+            where = "the last good parameters are kept in trainer.params"
         return TrainingDiverged(
             f"training diverged at step {step}: {what} became NaN/Inf; {where}", step, kept
         )
@@ -454,7 +490,13 @@ class Trainer:
             self.stream.write(line + "\n")
         self.stream.flush()
 
-    def train(self, *, resume: bool = True, stop_after: int | None = None) -> TrainResult:
+    def train(
+        self,
+        *,
+        resume: bool = True,
+        stop_after: int | None = None,
+        allow_config_change: bool = False,
+    ) -> TrainResult:
         """Run until ``steps`` (continuing from ``out_dir``'s checkpoint if ``resume``).
 
         Parameters
@@ -463,14 +505,30 @@ class Trainer:
             Continue from an existing checkpoint in ``out_dir``.
         stop_after : int, optional
             Stop (as an interruption would) after this many steps of this call.
+        allow_config_change : bool
+            Resume a checkpoint trained with another training-relevant configuration;
+            the change is recorded in the log (a ``config_change`` event) and in the
+            checkpoint's ``config_changes``.
+
+        Before the first step the output folder is checked (a clear :class:`OSError`
+        if it cannot be written), temporary files left by dead processes are removed,
+        and a fresh start moves an earlier run's log, checkpoint and samples to
+        ``out_dir/previous/N/``.
 
         Raises
         ------
         TrainingDiverged
             When parameters or losses become NaN/Inf (the last good checkpoint stays).
+        ConfigChanged
+            When resuming a checkpoint of another configuration without
+            ``allow_config_change``.
+        ValueError
+            When the checkpoint cannot be resumed (unreadable, another network).
+        OSError
+            When the output folder or a file in it cannot be written (nothing already
+            written is lost; rerun to continue from the last checkpoint).
         """
-        if resume:
-            self.resume()
+        self._prepare(resume, allow_config_change)
         if self.step == 0 and not self.history:
             self.history.append(self.evaluation())
             self._log(self.history[-1])
@@ -513,13 +571,3 @@ class Trainer:
             timed_steps / step_time if step_time > 0 else 0.0,
             self.out_dir,
         )
-
-
-def _to_device(state: Any, device: torch.device) -> Any:
-    if isinstance(state, torch.Tensor):
-        return state.to(device)
-    if isinstance(state, RuleState):
-        return RuleState(state.t, tuple(_to_device(b, device) for b in state.buffers))
-    if isinstance(state, tuple):
-        return tuple(_to_device(s, device) for s in state)
-    return state

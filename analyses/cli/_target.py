@@ -150,6 +150,11 @@ def _is_checkpoint(text: str) -> bool:
 
 def load_target(args: argparse.Namespace) -> Target:
     """The target named by ``args.target`` (with ``--point``, ``--batch-size``, ``--batch-seed``)."""
+    if not args.target.strip():
+        raise UsageError(
+            "GAME|CHECKPOINT: expected a game name (see 'gamedyn games') or a checkpoint file "
+            "or folder, got an empty string"
+        )
     if _is_checkpoint(args.target):
         return checkpoint_target(args)
     name = args.target.partition(":")[0].strip()
@@ -228,6 +233,7 @@ def _game_target(args: argparse.Namespace) -> Target:
 # library keywords -> the options that set them, for the library's messages
 _OPTIONS = {
     "batch_size": "--batch-size",
+    "batch_seed": "--batch-seed",
     "unroll_lr": "--unroll-lr",
     "unroll_inner": "--unroll-inner",
     "unroll": "--unroll",

@@ -94,6 +94,14 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as error:
         print(f"gamedyn: error: {error}", file=sys.stderr)
         return 2
+    except OSError as error:
+        where = f" {str(error.filename)!r}" if error.filename else ""
+        print(
+            f"gamedyn: error: --out: cannot write{where} ({error.strerror or error}); the files "
+            "written so far are complete; fix this and run again",
+            file=sys.stderr,
+        )
+        return 2
     print(
         f"wrote {Path(args.out) / 'index.html'}, {sum(len(v) for v in summary['figures'].values())} "
         f"figures (PNG and SVG) and summary.json"

@@ -111,6 +111,14 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         action="store_true",
         help="checkpoints: also the dense spectrum and the classification (small networks)",
     )
+    parser.add_argument(
+        "--max-dense",
+        type=positive_int,
+        default=2000,
+        metavar="N",
+        help="checkpoints: refuse --dense above N parameters (the dense Jacobian is an "
+        "n x n matrix); default 2000",
+    )
     add_unroll_arguments(parser)
     parser.add_argument("--json", action="store_true", help="machine-readable output")
     parser.set_defaults(func=run)
@@ -141,6 +149,13 @@ def run(args: argparse.Namespace) -> int:
     if target.source == "game":
         result.update(_dense_spectrum(target))
     else:
+        if args.dense and target.n > args.max_dense:
+            raise UsageError(
+                f"--dense: the checkpoint's game has n = {target.n} parameters > --max-dense "
+                f"{args.max_dense}; the dense Jacobian is an n x n matrix "
+                f"({8 * target.n**2 / 1e9:.3g} GB in float64): raise --max-dense to go "
+                "ahead, or drop --dense for the matrix-free top-k"
+            )
         which = args.which or "LM"
         result.update(_matrix_free_spectrum(target, args.k or 6, which))
         if args.dense:
@@ -162,13 +177,25 @@ def run(args: argparse.Namespace) -> int:
 def _dense_spectrum(target: Target) -> dict[str, Any]:
     from ..stability import classify, step_size_bounds
 
-    verdict = classify(target.game, target.point)
     J = games.jacobian(target.game, target.point)
+    bad = int((~torch.isfinite(J.matrix)).sum())
+    if bad:  # the game's field overflows (or is undefined) at this point
+        raise UsageError(
+            f"{target.where}: the Jacobian holds {bad} non-finite "
+            f"entr{'y' if bad == 1 else 'ies'} (NaN or Inf): the game's field overflows or is "
+            "undefined at this point; no eigenvalues"
+        )
+    try:
+        verdict = classify(target.game, target.point)
+    except ValueError as error:
+        if "the Jacobian's eigenvalues overflow" not in str(error):
+            raise  # a bug, not bad input: keep its traceback
+        raise UsageError(target.where + one_line(error)[len("point") :]) from None
     values = ordered(verdict.eigenvalues)
     hessians = {}
     for i, player in enumerate(target.game.players):
         H = J.hessian(i)
-        own = torch.linalg.eigvalsh(0.5 * (H + H.T)).flip(0)
+        own = torch.linalg.eigvalsh(0.5 * H + 0.5 * H.T).flip(0)  # no overflow of H + H.T
         hessians[player] = [float(v) for v in own]
     return {
         "method": "dense",
@@ -193,7 +220,7 @@ def _matrix_free_spectrum(target: Target, k: int, which: str) -> dict[str, Any]:
     if not 1 <= k < target.n - 1:
         raise UsageError(f"--k: expected an int with 1 <= k < n - 1 = {target.n - 1}, got {k}")
     try:
-        top = top_eigenvalues(target.game, target.point, k, which=WHICH[which])
+        top = top_eigenvalues(target.game, target.point, k, which=WHICH[which], partial=True)
         hessians = {}
         for i, (player, size) in enumerate(zip(target.game.players, target.game.sizes)):
             # Lanczos from both ends needs k >= 2 (ARPACK's 'BE'); k < size
@@ -218,6 +245,7 @@ def _matrix_free_spectrum(target: Target, k: int, which: str) -> dict[str, Any]:
         "method": "arpack",
         "which": which,
         "k": k,
+        "converged": len(values),
         "products": top.products,
         "eigenvalues": pairs(values),
         "gd_step_bounds": [float(b) for b in step_size_bounds(values)],
@@ -264,6 +292,11 @@ def _matrix_free_lines(result: dict[str, Any]) -> list[str]:
         f"matrix-free, {result['products']} products):"
     ]
     lines += eigenvalue_table(values)
+    if result["converged"] < result["k"]:
+        lines.append(
+            f"warning     ARPACK converged {result['converged']} of the {result['k']} "
+            "eigenvalues asked for (listed above); try another --k or --which LM"
+        )
     lines.append("own-Hessian eigenvalues (Lanczos, both ends of each player's spectrum):")
     for player, hv in result["hessian_eigenvalues"].items():
         lines.append(f"  {player}: " + "  ".join(fmt(v) for v in hv))

@@ -169,6 +169,7 @@ def run(args: argparse.Namespace) -> int:
 
     field_norm = target.field_norm()
     J = games.jacobian(target.game, target.point).matrix.cpu().numpy()
+    _finite_or_usage(J, target.where)
     eigenvalues = np.linalg.eigvals(J)
     result: dict[str, Any] = {
         "target": target.label,
@@ -405,3 +406,14 @@ def _lines(
         f"({_verdict(best['spectral_radius'])})"
     )
     return lines
+
+
+def _finite_or_usage(J: np.ndarray, where: str) -> None:
+    """A non-finite Jacobian (a game that overflows at the point) as a one-line error."""
+    bad = int(J.size - np.count_nonzero(np.isfinite(J)))
+    if bad:
+        raise UsageError(
+            f"{where}: the Jacobian holds {bad} non-finite entr{'y' if bad == 1 else 'ies'} "
+            "(NaN or Inf): the game's field overflows or is undefined at this point; "
+            "no eigenvalues"
+        )

@@ -7,6 +7,8 @@ import argparse
 import sys
 from typing import Any
 
+from ._common import one_line
+
 __all__ = ["add_parser", "run"]
 
 
@@ -31,13 +33,27 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument("--steps", type=int, default=None, help="override the number of steps")
     parser.add_argument("--seed", type=int, default=None, help="override the seed")
     parser.add_argument("--device", default=None, help="auto, cpu or cuda[:N]")
-    parser.add_argument("--no-resume", action="store_true", help="ignore an existing checkpoint")
+    parser.add_argument(
+        "--no-resume",
+        action="store_true",
+        help="start afresh: an earlier run's files are moved to OUT/previous/N/",
+    )
+    parser.add_argument(
+        "--allow-config-change",
+        action="store_true",
+        help="resume a checkpoint trained with another configuration (recorded in the log)",
+    )
     parser.set_defaults(func=run)
     return parser
 
 
 def run(args: argparse.Namespace) -> int:
-    """Train as the parsed ``args`` say; return the exit code (1: the run diverged)."""
+    """Train as the parsed ``args`` say; return the exit code (1: the run diverged).
+
+    Every problem with the configuration, the output folder, the checkpoint being
+    resumed or a file being written ends with one line ``gamedyn: error: ...`` and exit
+    status 2; nothing already written is lost, and the line says how to continue.
+    """
     from gan_models import ConfigError, Trainer, TrainingDiverged, load_config
 
     from ..modes import coverage_evaluator
@@ -53,13 +69,39 @@ def run(args: argparse.Namespace) -> int:
             config = config.replace(**changes)
         trainer = Trainer.from_config(config, out_dir=args.out, metrics=coverage_evaluator)
     except (ConfigError, FileNotFoundError, ValueError) as error:
-        print(f"gamedyn: error: {error}", file=sys.stderr)
+        print(f"gamedyn: error: {one_line(error)}", file=sys.stderr)
         return 2
     try:
-        result = trainer.train(resume=not args.no_resume)
+        result = trainer.train(
+            resume=not args.no_resume, allow_config_change=args.allow_config_change
+        )
     except TrainingDiverged as error:
-        print(f"gamedyn: {error}", file=sys.stderr)
+        if error.checkpoint is None:  # the library's message points at trainer.params
+            print(
+                f"gamedyn: training diverged at step {error.step}, before the first "
+                "checkpoint: nothing was saved to resume from; change the configuration "
+                "(e.g. a smaller optimizer.lr) and run again",
+                file=sys.stderr,
+            )
+        else:
+            print(f"gamedyn: {one_line(error)}", file=sys.stderr)
         return 1
+    except ValueError as error:  # the checkpoint cannot be resumed (ConfigChanged is one)
+        print(f"gamedyn: error: {one_line(error)}", file=sys.stderr)
+        return 2
+    except OSError as error:
+        saved = trainer.out_dir is not None and (trainer.out_dir / "checkpoint.pt").is_file()
+        print(
+            f"gamedyn: error: {one_line(_os_message(error))}; "
+            + (
+                "nothing written before was lost: the last checkpoint is intact; fix this and "
+                "rerun the same command to continue from it"
+                if saved
+                else "nothing was lost; fix this and rerun the same command"
+            ),
+            file=sys.stderr,
+        )
+        return 2
     final = result.history[-1] if result.history else {}
     print(
         f"trained {result.step} steps ({result.steps_per_second:.1f} steps/s) into {args.out}: "
@@ -67,3 +109,11 @@ def run(args: argparse.Namespace) -> int:
         f"high quality {final.get('high_quality_percent', float('nan')):.1f}%"
     )
     return 0
+
+
+def _os_message(error: OSError) -> str:
+    """An OSError's message with the file it concerns, whichever way it was raised."""
+    if error.filename is not None:
+        return f"cannot write {str(error.filename)!r} ({error.strerror or error})"
+    text = str(error.strerror) if error.strerror else str(error)
+    return "--out:" + text[len("out_dir:") :] if text.startswith("out_dir:") else text

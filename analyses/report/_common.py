@@ -9,14 +9,44 @@ and ``study(ctx, section)`` does both in order (see :func:`fill`).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import os
+import tempfile
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-__all__ = ["Computed", "Context", "Figure", "Section", "dirac_game", "fill", "fmt"]
+__all__ = [
+    "Computed",
+    "Context",
+    "Figure",
+    "Section",
+    "dirac_game",
+    "fill",
+    "fmt",
+    "write_atomic",
+]
+
+
+def write_atomic(path: Path, write: Callable[[str], None]) -> None:
+    """Write ``path`` through a unique temporary file in its folder and ``os.replace``.
+
+    ``write(name)`` writes the content to the temporary file ``name``, which is created
+    with ``O_EXCL`` (never a planted link); ``os.replace`` then replaces ``path`` itself
+    (a link there is replaced, not followed).  A reader never sees a half-written file,
+    and a failed write leaves the old file and no temporary file.
+    """
+    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        write(name)
+        os.replace(name, path)
+    except BaseException:
+        if os.path.lexists(name):
+            os.unlink(name)
+        raise
 
 
 @dataclass
@@ -69,8 +99,14 @@ class Context:
         import matplotlib.pyplot as plt
 
         # tight: no title, label or colour bar is cut at the figure's edge
-        fig.savefig(self.figures_dir / f"{name}.png", dpi=100, bbox_inches="tight")
-        fig.savefig(self.figures_dir / f"{name}.svg", bbox_inches="tight")
+        write_atomic(
+            self.figures_dir / f"{name}.png",
+            lambda tmp: fig.savefig(tmp, dpi=100, format="png", bbox_inches="tight"),
+        )
+        write_atomic(
+            self.figures_dir / f"{name}.svg",
+            lambda tmp: fig.savefig(tmp, format="svg", bbox_inches="tight"),
+        )
         plt.close(fig)
         section.figures.append(Figure(name, caption))
 

@@ -14,7 +14,7 @@ import torch
 from gan_models import jsonio
 
 from . import dirac, function_space, neural, page, temperature, ttur, unroll, xy
-from ._common import Context, Section
+from ._common import Context, Section, write_atomic
 
 __all__ = ["STUDIES", "generate_report"]
 
@@ -28,17 +28,13 @@ _RUNNERS: dict[str, Callable[[Context, Section], None]] = {m.KEY: m.study for m 
 
 
 def _write_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through ``<path>.tmp`` and a rename.
+    """Write ``text`` to ``path`` atomically (:func:`._common.write_atomic`)."""
 
-    A reader never sees a half-written file, and a failed write leaves the old file.
-    """
-    tmp = path.with_name(path.name + ".tmp")
-    try:
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    def write(name: str) -> None:
+        with open(name, "w", encoding="utf-8") as handle:
+            handle.write(text)
+
+    write_atomic(path, write)
 
 
 def _check_studies(studies: Iterable[str] | None) -> list[str]:
@@ -160,7 +156,10 @@ def generate_report(
     Raises
     ------
     ValueError
-        If ``studies``, ``seed``, ``device``, ``jobs`` or ``out`` is not valid.
+        If ``studies``, ``seed``, ``device``, ``jobs`` or ``out`` is not valid (``out``
+        must be a writable folder, checked before any study runs).
+    OSError
+        If a file cannot be written later (a full disk); files already written stay.
 
     Examples
     --------
@@ -177,10 +176,12 @@ def generate_report(
     chosen = _check_studies(studies)
     if isinstance(jobs, bool) or not isinstance(jobs, (int, np.integer)) or jobs < 1:
         raise ValueError(f"jobs: expected an int >= 1, got {jobs!r}")
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"seed: expected an int >= 0, got {seed!r}")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed <= 2**62:
+        raise ValueError(f"seed: expected an int in [0, 2**62], got {seed!r}")
     try:
         resolved = str(resolve_device(device))
+    except ValueError as error:  # gan_models.ConfigError: names the device already
+        raise ValueError(str(error)) from None
     except RuntimeError as error:
         raise ValueError(
             f"device: expected auto, cpu or cuda[:N], got {device!r} ({error})"
@@ -189,7 +190,14 @@ def generate_report(
     if out_path.exists() and not out_path.is_dir():
         raise ValueError(f"out: expected a folder, got the existing file {str(out_path)!r}")
     figures_dir = out_path / "figures"
-    figures_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        figures_dir.mkdir(parents=True, exist_ok=True)
+        write_atomic(figures_dir / ".probe", lambda name: None)
+        (figures_dir / ".probe").unlink()
+    except OSError as error:
+        raise ValueError(
+            f"out: cannot write in {str(out_path)!r} ({error.strerror or error})"
+        ) from None
     say = progress or (lambda line: None)
     ctx = Context(out_path, bool(quick), int(seed), resolved, figures_dir)
     started = time.perf_counter()
