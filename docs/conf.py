@@ -44,10 +44,16 @@ extensions = [
     "sphinx.ext.autodoc",
     "sphinx.ext.autosummary",
     "sphinx.ext.mathjax",
+    # MathJax 3 (scripts and fonts) copied into _static/mathjax: maths renders offline
+    "sphinx-mathjax-offline",
     "sphinx.ext.viewcode",
     "numpydoc",
     "myst_parser",
     "sphinx_gallery.gen_gallery",
+    "sphinx_copybutton",
+    "sphinx_design",
+    # `.. plot::` runs its code at build time (the landing page's example and figure)
+    "matplotlib.sphinxext.plot_directive",
 ]
 
 source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
@@ -102,18 +108,39 @@ sphinx_gallery_conf = {
     "remove_config_comments": True,
 }
 
+# -- figures made at build time (``.. plot::``) ----------------------------------------
+
+plot_formats = [("png", 110)]
+plot_html_show_formats = False
+plot_html_show_source_link = False
+plot_rcparams = {"figure.figsize": (6.0, 5.0), "figure.autolayout": True}
+
 # -- HTML ------------------------------------------------------------------------------
 
-html_theme = "alabaster"
+html_theme = "pydata_sphinx_theme"
 html_title = f"gamedyn {release}"
-html_static_path: list[str] = []
+html_static_path = ["_static"]
+html_css_files = ["gamedyn.css"]
 html_theme_options = {
-    "description": "Training dynamics of differentiable games, GANs first.",
-    "fixed_sidebar": True,
-    "page_width": "1100px",
-    "sidebar_width": "230px",
+    # the top bar lists the sections of the landing page's toctree, in that order
+    "header_links_before_dropdown": 8,
+    "navigation_depth": 3,
+    "show_toc_level": 2,
+    "navbar_align": "left",
+    "secondary_sidebar_items": ["page-toc", "sourcelink"],
+    "footer_start": ["copyright"],
+    "footer_end": ["sphinx-version", "theme-version"],
+    # nothing is fetched from another host: no icon links, no analytics, no version switcher
+    "icon_links": [],
 }
-html_sidebars = {"**": ["about.html", "navigation.html", "relations.html", "searchbox.html"]}
+html_sidebars = {"index": []}  # the landing page uses the full width
+html_show_sourcelink = True
+# sphinx-mathjax-offline sets this too; stated here so the page loads the bundled copy
+mathjax_path = "mathjax/tex-chtml.js"
+
+# sphinx-copybutton: copy the code without prompts (">>> ", "... ", "$ ") or outputs
+copybutton_prompt_text = r">>> |\.\.\. |\$ "
+copybutton_prompt_is_regexp = True
 
 # -- the CLI page: `gamedyn --help` of every subcommand, generated at build time ------
 
