@@ -106,6 +106,11 @@ sphinx_gallery_conf = {
     # are still printed in each example's page
     "write_computation_times": False,
     "remove_config_comments": True,
+    # "Examples using X" on the API pages: the gallery records which public names of the
+    # four packages each example uses (the autosummary templates add a minigallery)
+    "doc_module": ("games", "dynamics", "analyses", "gan_models"),
+    "backreferences_dir": "_generated/backreferences",
+    "inspect_global_variables": True,
 }
 
 # -- figures made at build time (``.. plot::``) ----------------------------------------

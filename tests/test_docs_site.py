@@ -27,6 +27,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import matplotlib
+import numpy as np
 import pytest
 
 matplotlib.use("Agg")
@@ -393,32 +394,78 @@ def test_landing_page_shows_install_example_and_cards() -> None:
     assert {"auto_examples/index", "tutorials/index", "theory_index", "api/index"} <= set(cards)
 
 
+def _plot_bodies(page: Path) -> list[str]:
+    """The code of every ``.. plot::`` (reST) or ```` ```{plot} ```` (MyST) of a page."""
+    text = page.read_text(encoding="utf-8")
+    if page.suffix == ".rst":
+        return _directive_bodies(text, "plot")
+    bodies = re.findall(r"^```\{plot\}[^\n]*\n(.*?)^```\s*$", text, flags=re.MULTILINE | re.DOTALL)
+    return [
+        "\n".join(x for x in b.splitlines() if not x.startswith(":")).strip() + "\n" for b in bodies
+    ]
+
+
+def _run_plot(code: str, name: str) -> plt.Figure:
+    plt.close("all")
+    exec(compile(code, name, "exec"), {"__name__": "__docs__"})
+    (figure,) = [plt.figure(n) for n in plt.get_fignums()]  # one figure per directive
+    return figure
+
+
 def test_every_plot_directive_runs_and_draws(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    pages = [p for p in _doc_sources() if p.suffix == ".rst" and ".. plot::" in p.read_text()]
-    assert DOCS / "index.rst" in pages
-    monkeypatch.chdir(tmp_path)
-    for page in pages:
-        for body in _directive_bodies(page.read_text(encoding="utf-8"), "plot"):
-            plt.close("all")
-            exec(compile(body, str(page), "exec"), {"__name__": "__docs__"})
-            (figure,) = [plt.figure(n) for n in plt.get_fignums()]
-            (ax,) = figure.axes
-            paths = [line.get_xydata() for line in ax.get_lines()]
-            assert len(paths) >= 3 and all(len(p) > 10 for p in paths)
-            plt.close("all")
-    # the landing page's claim: simultaneous GD spirals out, alternating GD orbits,
-    # extragradient spirals in (norms against the start's 1, by the closed forms
-    # sqrt(1 + eta^2)^t, 1 and sqrt(1 - eta^2 + eta^4)^t at eta = 0.2, t = 60)
-    exec(
-        compile(_directive_bodies((DOCS / "index.rst").read_text(), "plot")[0], "index", "exec"), {}
+    pages = {p: _plot_bodies(p) for p in _doc_sources() if _plot_bodies(p)}
+    assert (
+        len(pages.get(DOCS / "index.rst", [])) == 1 and len(pages.get(DOCS / "theory.md", [])) == 2
     )
-    lines = {line.get_label(): line.get_xydata() for line in plt.gca().get_lines()}
+    monkeypatch.chdir(tmp_path)
+    for page, bodies in pages.items():
+        for body in bodies:
+            figure = _run_plot(body, str(page))
+            for ax in figure.axes:
+                if ax.get_label() == "<colorbar>":
+                    continue
+                assert ax.lines or ax.collections or ax.images, f"{page}: an empty panel"
+    plt.close("all")
+
+
+def test_landing_page_figure_shows_its_claim() -> None:
+    """Simultaneous GD spirals out, alternating GD orbits, extragradient spirals in: the
+    norms after t = 60 steps of 0.2 from (1, 0) are the closed forms (1 + eta^2)^(t/2) and
+    (1 - eta^2 + eta^4)^(t/2), and alternating GD stays on an ellipse through (1, 0)."""
+    figure = _run_plot(_plot_bodies(DOCS / "index.rst")[0], "index.rst")
+    lines = {line.get_label(): line.get_xydata() for line in figure.axes[0].get_lines()}
     norms = {name: float((xy[-1] ** 2).sum() ** 0.5) for name, xy in lines.items()}
     assert norms["simultaneous GD"] == pytest.approx((1 + 0.04) ** 30, rel=1e-9)
-    assert norms["alternating GD"] == pytest.approx(1.0, abs=0.25)  # an ellipse through (1, 0)
+    assert norms["alternating GD"] == pytest.approx(1.0, abs=0.25)
     assert norms["extragradient"] == pytest.approx((1 - 0.04 + 0.0016) ** 30, rel=1e-9)
+    plt.close("all")
+
+
+def test_theory_figures_show_their_claims() -> None:
+    jacobian_figure, portraits = (
+        _run_plot(b, "theory.md") for b in _plot_bodies(DOCS / "theory.md")
+    )
+    # the function-space GAN: the generator's own block is zero, the eigenvalues are
+    # +-i w/2 (w = 6/30 here) where p_data = 0 and have real part w p / 4 > 0 inside the box
+    drawn = np.asarray(jacobian_figure.axes[0].images[0].get_array())
+    n = drawn.shape[0] // 2
+    assert np.all(drawn[:n, :n] == 0) and np.abs(drawn[:n, n:]).max() > 0.05
+    (points,) = jacobian_figure.axes[1].collections
+    eig = points.get_offsets()
+    outside = np.abs(eig[:, 0]) < 1e-12
+    assert 0 < outside.sum() < len(eig) and np.all(eig[:, 0] > -1e-12)
+    assert np.allclose(np.abs(eig[outside, 1]), 0.1, rtol=0.05)
+    # the Dirac-GAN: GD with step 0.25 from (1, 1) leaves the start's circle unregularised
+    # (|1 - 0.25 i/2| = sqrt(1 + 1/64) > 1 per step) and converges with R1
+    plain, r1 = ({x.get_label(): x.get_xydata() for x in ax.get_lines()} for ax in portraits.axes)
+    name = "simultaneous GD, step 0.25"
+    start = np.sqrt(2.0)
+    assert np.linalg.norm(plain[name][-1]) > 1.5 * start
+    assert np.linalg.norm(r1[name][-1]) < 1e-3
+    for panel in portraits.axes:
+        assert panel.get_xlabel().startswith("θ") and panel.get_ylabel().startswith("ψ")
     plt.close("all")
 
 
