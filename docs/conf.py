@@ -106,6 +106,8 @@ sphinx_gallery_conf = {
     # are still printed in each example's page
     "write_computation_times": False,
     "remove_config_comments": True,
+    # no "<matplotlib.legend.Legend object at 0x...>" lines under a cell ending in a call
+    "ignore_repr_types": r"matplotlib[\.\w]*",
     # "Examples using X" on the API pages: the gallery records which public names of the
     # four packages each example uses (the autosummary templates add a minigallery)
     "doc_module": ("games", "dynamics", "analyses", "gan_models"),

@@ -162,6 +162,22 @@ def _check_site(site: Path) -> None:
     assert (site / "_static" / "mathjax" / "tex-chtml.js").stat().st_size > 500_000
     fonts = list((site / "_static" / "mathjax" / "output" / "chtml" / "fonts").rglob("*.woff"))
     assert len(fonts) >= 20, fonts
+    # every local script, stylesheet and image a page loads is in the site
+    missing = []
+    for path in sorted(site.rglob("*.html")):
+        if path.relative_to(site).parts[0] == "_static":  # theme templates, not pages
+            continue
+        parser = _Loads()
+        parser.feed(path.read_text(encoding="utf-8", errors="replace"))
+        for tag, name, value in parser.loads:
+            if name in ("src", "href") and tag in ("img", "script", "link") and value:
+                target = (path.parent / value.split("#")[0].split("?")[0]).resolve()
+                if not target.exists():
+                    missing.append(f"{path.relative_to(site)}: <{tag} {name}={value!r}>")
+    assert not missing, "pages load files the site lacks:\n" + "\n".join(missing[:20])
+    # the build-time figures: each .. plot:: has its own image
+    figures = re.findall(r'<img[^>]*class="plot-directive"[^>]*src="([^"]+)"', theory)
+    assert len(figures) == 2 and len(set(figures)) == 2, figures
 
 
 def test_built_site_loads_nothing_from_another_host() -> None:
@@ -395,14 +411,8 @@ def test_landing_page_shows_install_example_and_cards() -> None:
 
 
 def _plot_bodies(page: Path) -> list[str]:
-    """The code of every ``.. plot::`` (reST) or ```` ```{plot} ```` (MyST) of a page."""
-    text = page.read_text(encoding="utf-8")
-    if page.suffix == ".rst":
-        return _directive_bodies(text, "plot")
-    bodies = re.findall(r"^```\{plot\}[^\n]*\n(.*?)^```\s*$", text, flags=re.MULTILINE | re.DOTALL)
-    return [
-        "\n".join(x for x in b.splitlines() if not x.startswith(":")).strip() + "\n" for b in bodies
-    ]
+    """The code of every ``.. plot::`` of a page (in MyST pages: inside ``{eval-rst}``)."""
+    return _directive_bodies(page.read_text(encoding="utf-8"), "plot")
 
 
 def _run_plot(code: str, name: str) -> plt.Figure:
