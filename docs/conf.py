@@ -7,6 +7,13 @@ Build (warnings are errors; the gallery runs every example):
 ``GAMEDYN_QUICK=1`` makes the example scripts shrink their work (CI sets it); setting
 ``GAMEDYN_DOCS_QUICK`` has the same effect from here.  ``-D plot_gallery=0`` skips running
 the examples altogether (for quick iterations on the text).
+
+The site loads nothing from another host: MathJax comes from sphinx-mathjax-offline
+(copied into ``_static/mathjax``), the theme (pydata-sphinx-theme), copy buttons and cards
+ship their own files; ``tests/test_docs_site.py`` checks a built site
+(``GAMEDYN_DOCS_HTML=docs/_build/html``).  Navigation: the landing page's hidden toctree
+lists the sections (user guide, tutorials, how-to guides, gallery, theory, benchmarks and
+results, API); a new page goes into its section's index page, not into ``index.rst``.
 """
 
 from __future__ import annotations
