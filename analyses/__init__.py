@@ -23,7 +23,9 @@ from .plots import (
     StabilityRegionDisplay,
     TrajectoryNormDisplay,
 )
+from .regions import StabilityRegion, stability_region, two_timescale
 from .report import generate_report
+from .run_plots import RunRecord, plot_run, read_run
 from .spectra import (
     Spectrum,
     eigenvalues,
@@ -34,14 +36,11 @@ from .spectra import (
 )
 from .stability import (
     Classification,
-    StabilityRegion,
     UnrollDepthStudy,
     classify,
     find_fixed_points,
     max_stable_step,
-    stability_region,
     step_size_bounds,
-    two_timescale,
     unroll_depth,
 )
 from .sweep import SweepResult, derive_seed, sweep
@@ -61,6 +60,7 @@ __all__ = [
     "PathAngle",
     "PathAngleDisplay",
     "PhasePortraitDisplay",
+    "RunRecord",
     "SamplesDisplay",
     "SpectraAlongTrainingDisplay",
     "SpectraRecorder",
@@ -90,6 +90,8 @@ __all__ = [
     "mode_coverage",
     "mode_hopping_graph",
     "path_angle",
+    "plot_run",
+    "read_run",
     "spectra_record",
     "stability_region",
     "step_size_bounds",

@@ -259,5 +259,5 @@ class ModeHoppingGraphDisplay:
         else:
             ax.set_xlabel("modes on a circle (layout only)")
             ax.set_ylabel("")
-        ax.set_title(self.title + " (edge width: transitions; node size: visits)")
+        ax.set_title(self.title + "\n(edge width: transitions; node size: visits)")
         return self

@@ -17,7 +17,7 @@ import torch
 from dynamics import Trajectory, UpdateRule, run
 from games import Game, field_function, flatten_params, jacobian, unflatten_params, validate_params
 
-from .stability import StabilityRegion
+from .regions import StabilityRegion
 
 __all__ = [
     "EigenvalueDisplay",
@@ -89,9 +89,12 @@ class PhasePortraitDisplay:
         start: Sequence[float] | None = None,
         steps: int = 100,
         title: str | None = None,
+        labels: tuple[str, str] | None = None,
     ) -> PhasePortraitDisplay:
         """Evaluate the field on a grid over two flat coordinates (others fixed at ``base``)
-        and run each rule in ``rules`` from ``start`` (in the slice's coordinates)."""
+        and run each rule in ``rules`` from ``start`` (in the slice's coordinates).
+
+        ``labels`` names the two axes (default: ``player[index]`` of each coordinate)."""
         n = sum(game.sizes)
         i, j = coordinates
         if not (0 <= i < n and 0 <= j < n and i != j):
@@ -124,13 +127,19 @@ class PhasePortraitDisplay:
             f"{game.players[game_index(game, k)]}[{k - sum(game.sizes[: game_index(game, k)])}]"
             for k in coordinates
         ]
+        if labels is not None and (
+            isinstance(labels, str)
+            or len(labels) != 2
+            or not all(isinstance(t, str) for t in labels)
+        ):
+            raise ValueError(f"labels: expected two axis names, got {labels!r}")
         return cls(
             x,
             y,
             u,
             v,
             paths,
-            (names[0], names[1]),
+            (labels[0], labels[1]) if labels is not None else (names[0], names[1]),
             title or f"phase portrait of {type(game).__name__}",
         )
 
@@ -144,12 +153,26 @@ class PhasePortraitDisplay:
         for name, path in self.trajectories.items():
             (line,) = ax.plot(path[:, 0], path[:, 1], marker=".", markersize=2, label=name)
             self.lines_[name] = line
+        starts = {tuple(path[0]) for path in self.trajectories.values() if len(path)}
+        self.starts_ = None
+        if starts:
+            sx, sy = zip(*starts)
+            self.starts_ = ax.scatter(
+                sx,
+                sy,
+                s=60,
+                marker="o",
+                facecolor="white",
+                edgecolor="black",
+                zorder=4,
+                label="start",
+            )
         if self.trajectories:
             # a fixed corner: "best" searches against every streamline arrow (seconds)
             ax.legend(fontsize=8, loc="upper right")
         ax.set_xlabel(self.labels[0])
         ax.set_ylabel(self.labels[1])
-        ax.set_title(self.title + " (arrows: flow -xi)")
+        ax.set_title(self.title + "\n(arrows: the flow −ξ)")
         return self
 
 
@@ -221,24 +244,66 @@ class EigenvalueDisplay:
             self.region_ = mpatches.Circle(
                 (1 / self.lr, 0.0),
                 1 / self.lr,
-                color="tab:green",
-                alpha=0.15,
+                facecolor=(0.17, 0.63, 0.17, 0.10),
+                edgecolor="tab:green",
+                linewidth=1.0,
                 label=f"GD stable, eta = {self.lr:g}",
             )
             ax.add_patch(self.region_)
         self.points_ = ax.scatter(
             self.eigenvalues.real,
             self.eigenvalues.imag,
+            s=70,
             color="tab:red",
+            edgecolor="black",
+            linewidth=0.6,
             zorder=3,
             label="eigenvalues of J",
         )
+        distinct = np.unique(np.round(self.eigenvalues, 6))
+        if 0 < distinct.size <= 4:  # few values: write them next to their points
+            for value in distinct:
+                text = f"{value.real:.3g}" + (
+                    f" {'+' if value.imag >= 0 else '−'} {abs(value.imag):.3g}i"
+                    if abs(value.imag) > 1e-9
+                    else ""
+                )
+                ax.annotate(
+                    text,
+                    (value.real, value.imag),
+                    xytext=(8, 4),
+                    textcoords="offset points",
+                    fontsize=8,
+                )
+        if self.eigenvalues.size:
+            # frame the eigenvalues (they carry the information), not the whole disc
+            re, im = self.eigenvalues.real, self.eigenvalues.imag
+            reach = max(float(np.abs(self.eigenvalues).max()), 0.25)
+            xlo, xhi = min(re.min(), 0.0) - 0.6 * reach, max(re.max(), 0.0) + 1.2 * reach
+            ylo, yhi = min(im.min(), 0.0) - 0.6 * reach, max(im.max(), 0.0) + 0.6 * reach
+            half = max(xhi - xlo, yhi - ylo) / 2  # a square frame: every panel the same shape
+            xc, yc = (xlo + xhi) / 2, (ylo + yhi) / 2
+            ax.set_xlim(xc - half, xc + half)
+            ax.set_ylim(yc - half, yc + half)
         ax.set_xlabel("Re(lambda)  (> 0: stable for the flow)")
         ax.set_ylabel("Im(lambda)  (rotation)")
         ax.set_title(self.title)
-        ax.set_aspect("equal", adjustable="datalim")
+        ax.set_aspect("equal", adjustable="box")
         ax.legend(fontsize=8)
         return self
+
+
+def _rho_colormap() -> Any:
+    """Greens for ρ in [0, 1), oranges to reds for ρ in [1, 2]: a visible break at ρ = 1.
+
+    On ``vmin=0, vmax=2`` a diverging map centred at 1 paints ρ = 0.99 and ρ = 1.01 the same
+    pale colour; here the two sides of 1 differ in hue.
+    """
+    import matplotlib as mpl
+
+    below = mpl.colormaps["Greens_r"](np.linspace(0.0, 0.7, 128))
+    above = mpl.colormaps["OrRd"](np.linspace(0.3, 1.0, 128))
+    return mpl.colors.ListedColormap(np.vstack([below, above]), name="gamedyn_rho")
 
 
 @dataclass
@@ -266,10 +331,10 @@ class StabilityRegionDisplay:
         r = self.region
         rho = np.minimum(r.spectral_radius, 2.0)
         self.mesh_ = ax.pcolormesh(
-            r.columns, r.rows, rho, shading="auto", cmap="RdYlGn_r", vmin=0.0, vmax=2.0
+            r.columns, r.rows, rho, shading="auto", cmap=_rho_colormap(), vmin=0.0, vmax=2.0
         )
         self.colorbar_ = ax.figure.colorbar(
-            self.mesh_, ax=ax, label="spectral radius rho (clipped at 2)"
+            self.mesh_, ax=ax, label="spectral radius ρ (green < 1 ≤ red; clipped at 2)"
         )
         if (
             r.spectral_radius.shape[0] > 1
@@ -286,7 +351,7 @@ class StabilityRegionDisplay:
             ax.set_xscale("log")
         if log_axes[0]:
             ax.set_yscale("log")
-        ax.set_title(self.title + " (black: rho = 1)")
+        ax.set_title(self.title + "\n(black line: ρ = 1)")
         return self
 
 

@@ -1,4 +1,4 @@
-r"""Stability: fixed points and their classification, stability regions, two timescales.
+r"""Stability: fixed points and their classification, step-size bounds, unroll depth.
 
 Conventions: a fixed point is locally asymptotically stable for the flow
 :math:`\dot\theta = -\xi` iff every eigenvalue of :math:`J` has positive real part;
@@ -9,13 +9,13 @@ eigenvalue :math:`\lambda` with :math:`\mathrm{Re}\,\lambda > 0` and one step si
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import torch
 
-from dynamics import UpdateRule, linearize
+from dynamics import Extragradient, ProximalPoint, linearize
 from games import (
     Game,
     flatten_params,
@@ -26,19 +26,17 @@ from games import (
     vector_field,
 )
 
+from .regions import FIELD_TOL, StabilityRegion, _mapped
+
 __all__ = [
     "TOL",
     "Classification",
-    "StabilityRegion",
     "UnrollDepthStudy",
-    "analytic_axes",
     "classify",
     "find_fixed_points",
     "max_stable_step",
     "r1_gd_step_bound",
-    "stability_region",
     "step_size_bounds",
-    "two_timescale",
     "unroll_depth",
 ]
 
@@ -234,209 +232,10 @@ def find_fixed_points(
     return [unflatten_params(game, f.clone()) for f in found]
 
 
-@dataclass(frozen=True)
-class StabilityRegion:
-    r"""Spectral radius of a rule's step map over a grid of two hyper-parameters.
-
-    Attributes
-    ----------
-    names : (str, str)
-        The hyper-parameters on the rows and columns.
-    rows, columns : numpy.ndarray
-        Their values.
-    spectral_radius : numpy.ndarray
-        Shape ``(len(rows), len(columns))``.
-    """
-
-    names: tuple[str, str]
-    rows: np.ndarray
-    columns: np.ndarray
-    spectral_radius: np.ndarray
-    method: str = field(default="eigendecomposition")
-
-    @property
-    def stable(self) -> np.ndarray:
-        """Where the spectral radius is below 1."""
-        return self.spectral_radius < 1.0
-
-    @property
-    def rate(self) -> np.ndarray:
-        r"""The linear convergence rate :math:`-\log\rho` (negative where it diverges)."""
-        with np.errstate(divide="ignore"):
-            return -np.log(self.spectral_radius)
-
-
-_ANALYTIC = ("gd", "extragradient", "proximal", "consensus")
-
-
-def _mapped(rule: str, mu: np.ndarray, eta: np.ndarray) -> np.ndarray:
-    """Spectral radius of the rule's operator from the eigenvalues mu of D J / eta."""
-    z = eta[:, None] * mu[None, :]
-    if rule in ("gd", "consensus"):
-        ops = 1 - z
-    elif rule == "extragradient":
-        ops = 1 - z + z**2
-    else:  # proximal
-        ops = 1 / (1 + z)
-    return np.abs(ops).max(axis=1)
-
-
-def analytic_axes(
-    rule: str,
-    game: Game,
-    point: Sequence[torch.Tensor],
-    *,
-    ratio: float = 1.0,
-    field_norm: float | None = None,
-) -> tuple[str, str] | None:
-    r"""The axes on which :func:`stability_region`'s eigendecompose-once path is exact.
-
-    :func:`stability_region` with a rule *name* takes the step map to be a function of
-    :math:`J` at ``point`` alone.  That is the rule's linearisation for ``'gd'``
-    anywhere (:math:`I - DJ`), but for ``'extragradient'``, ``'proximal'`` and
-    ``'consensus'`` only at a fixed point or on an affine game: elsewhere their
-    linearisations involve :math:`J` at other points or second derivatives of
-    :math:`\xi`.  :class:`dynamics.ProximalPoint` iterates a fixed-point map on
-    non-affine games, so ``'proximal'`` needs an affine game; ``'consensus'`` has one
-    step size (its axes are ``lr`` and ``gamma``), so it needs ``ratio == 1``.
-
-    Parameters
-    ----------
-    rule : str
-        The rule's name in the eigendecompose-once path
-        (:attr:`dynamics.registry.RuleEntry.analytic`).
-    game, point
-        A two-player game and the point of the linearisation.
-    ratio : float
-        The rule's fixed step-size ratio (discriminator step / generator step).
-    field_norm : float, optional
-        :math:`|\xi|` at ``point`` when already known (else computed).
-
-    Returns
-    -------
-    (str, str) or None
-        ``('lr', 'ratio')`` (``('lr', 'gamma')`` for consensus): any grid over a subset of
-        these axes is exact; ``None``: linearise every grid point instead
-        (:func:`dynamics.linearize`).
-
-    Examples
-    --------
-    >>> from games import DiracGAN
-    >>> game = DiracGAN(regularizer="r1", gamma=1.0)
-    >>> analytic_axes("extragradient", game, game.equilibrium())
-    ('lr', 'ratio')
-    >>> analytic_axes("extragradient", game, (torch.ones(1), torch.ones(1))) is None  # not fixed
-    True
-    """
-    if rule not in _ANALYTIC:
-        raise ValueError(f"rule: expected one of {_ANALYTIC}, got {rule!r}")
-    if len(game.sizes) != 2:
-        return None
-    affine = hasattr(game, "affine_field")
-    if rule != "gd" and not affine:
-        if field_norm is None:
-            field_norm = float(torch.linalg.vector_norm(flatten_params(vector_field(game, point))))
-        if not field_norm < 1e-12:
-            return None
-    if rule == "proximal" and not affine:
-        return None
-    if rule == "consensus":
-        return ("lr", "gamma") if ratio == 1.0 else None
-    return ("lr", "ratio")
-
-
-def stability_region(
-    game: Game,
-    point: Sequence[torch.Tensor],
-    rule: str | Callable[..., UpdateRule],
-    **axes: Sequence[float] | np.ndarray,
-) -> StabilityRegion:
-    r"""The spectral radius of ``rule``'s step map at ``point`` over a grid of two hyper-parameters.
-
-    For ``rule`` in ``('gd', 'extragradient', 'proximal', 'consensus')`` the step map is a
-    polynomial or rational function of a matrix, so one eigendecomposition per value of
-    the *other* axis gives a whole row: axes ``lr`` and ``ratio`` (the discriminator's
-    step is ``ratio * lr``, two players) for gd/extragradient/proximal, ``lr`` and
-    ``gamma`` for consensus (:math:`I - \eta(J + \gamma J^\top J)`).  Otherwise ``rule`` is
-    a factory ``rule(**hyper) -> UpdateRule`` and every grid point is linearised with
-    :func:`dynamics.linearize` (any two keyword axes).
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from games import DiracGAN
-    >>> from analyses import stability_region
-    >>> game = DiracGAN(regularizer="r1", gamma=1.0)
-    >>> region = stability_region(game, game.equilibrium(), "gd", lr=[1.0, 5.0], ratio=[1.0])
-    >>> region.stable[:, 0].tolist()
-    [True, False]
-    """
-    point = validate_params(game, point, name="point")
-    if len(axes) != 2:
-        raise ValueError(
-            f"axes: expected exactly two hyper-parameter axes as keywords, got {sorted(axes)}"
-        )
-    (name_a, values_a), (name_b, values_b) = axes.items()
-    values_a, values_b = np.asarray(values_a, dtype=float), np.asarray(values_b, dtype=float)
-    for name, values in ((name_a, values_a), (name_b, values_b)):
-        if values.ndim != 1 or values.size == 0 or not np.all(np.isfinite(values)):
-            raise ValueError(f"{name}: expected a non-empty 1-D sequence of finite numbers")
-    if isinstance(rule, str):
-        if rule not in _ANALYTIC:
-            raise ValueError(
-                f"rule: expected one of {_ANALYTIC} or a factory returning an UpdateRule, got {rule!r}"
-            )
-        expected = {"lr", "gamma"} if rule == "consensus" else {"lr", "ratio"}
-        if {name_a, name_b} != expected:
-            raise ValueError(
-                f"axes: rule {rule!r} takes the axes {sorted(expected)}, got {[name_a, name_b]}"
-            )
-        J = jacobian(game, point).matrix.cpu().numpy()
-        lr = values_a if name_a == "lr" else values_b
-        other = values_b if name_a == "lr" else values_a
-        if np.any(lr < 0):
-            raise ValueError("lr: expected step sizes >= 0")
-        radius = np.empty((lr.size, other.size))
-        for j, value in enumerate(other):
-            if rule == "consensus":
-                mu = np.linalg.eigvals(J + value * J.T @ J)
-            else:
-                if len(game.sizes) != 2:
-                    raise ValueError("ratio: the step-size ratio axis needs a two-player game")
-                if value < 0:
-                    raise ValueError("ratio: expected ratios >= 0")
-                scale = np.concatenate([np.ones(game.sizes[0]), np.full(game.sizes[1], value)])
-                mu = np.linalg.eigvals(scale[:, None] * J)
-            radius[:, j] = _mapped(rule, mu, lr)
-        if name_a != "lr":
-            radius = radius.T
-        return StabilityRegion((name_a, name_b), values_a, values_b, radius, "eigendecomposition")
-    if not callable(rule):
-        raise TypeError(f"rule: expected a rule name or a factory, got {type(rule).__name__}")
-    radius = np.empty((values_a.size, values_b.size))
-    for i, a in enumerate(values_a):
-        for j, b in enumerate(values_b):
-            radius[i, j] = linearize(
-                rule(**{name_a: float(a), name_b: float(b)}), game, point
-            ).spectral_radius
-    return StabilityRegion((name_a, name_b), values_a, values_b, radius, "linearize")
-
-
-def two_timescale(
-    game: Game,
-    point: Sequence[torch.Tensor],
-    lr: Sequence[float] | np.ndarray,
-    ratio: Sequence[float] | np.ndarray,
-    *,
-    rule: str = "gd",
-) -> StabilityRegion:
-    r"""Two-timescale study: spectral radius over the generator's step ``lr`` and the ratio :math:`\eta_D/\eta_G`.
-
-    One eigendecomposition of :math:`\mathrm{diag}(1, r)J` per ratio ``r`` (two players).
-    """
-    if rule not in ("gd", "extragradient", "proximal"):
-        raise ValueError(f"rule: expected 'gd', 'extragradient' or 'proximal', got {rule!r}")
-    return stability_region(game, point, rule, lr=lr, ratio=ratio)
+def _fixed(game: Game, point: Sequence[torch.Tensor]) -> bool:
+    """|xi(point)| below the fixed-point tolerance of the eigendecompose-once paths."""
+    norm = float(torch.linalg.vector_norm(flatten_params(vector_field(game, point))))
+    return norm < FIELD_TOL
 
 
 @dataclass(frozen=True)
@@ -520,7 +319,11 @@ def unroll_depth(
     For each ``(K, inner_lr)`` the unrolled game's Jacobian at ``point`` is
     eigendecomposed once and the rule's step map :math:`I - \eta J` (gd),
     :math:`I - \eta J + \eta^2 J^2` (extragradient) or :math:`(I + \eta J)^{-1}`
-    (proximal) is mapped over all outer steps ``lr``.
+    (proximal) is mapped over all outer steps ``lr``.  The last two are the rules'
+    linearisations only where the unrolled game's field vanishes
+    (:math:`|\xi| <` :data:`analyses.regions.FIELD_TOL`); at any other point the rule
+    (:class:`dynamics.Extragradient`, :class:`dynamics.ProximalPoint`) is linearised
+    exactly with :func:`dynamics.linearize` for every outer step instead.
 
     Parameters
     ----------
@@ -595,5 +398,12 @@ def unroll_depth(
             )
             mu = np.linalg.eigvals(jacobian(unrolled_game, point).matrix.cpu().numpy())
             eigenvalues[a, b] = mu[np.lexsort((mu.imag, mu.real))]
-            radius[a, b] = _mapped(rule, mu, lrs)
+            if rule == "gd" or _fixed(unrolled_game, point):
+                radius[a, b] = _mapped(rule, mu, lrs)
+            else:  # away from a fixed point: the exact linearisation per outer step
+                make = Extragradient if rule == "extragradient" else ProximalPoint
+                radius[a, b] = [
+                    linearize(make(float(step)), unrolled_game, point).spectral_radius
+                    for step in lrs
+                ]
     return UnrollDepthStudy(ks, inner_lrs, lrs, eigenvalues, radius, rule, first_order)

@@ -6,7 +6,7 @@ trajectories (single and batched), continuous-time flows, and exact linearisatio
 
 from ._base import RuleState, StepSize, UpdateRule
 from .checks import check_update_rule
-from .combinators import Alternating
+from .combinators import Alternating, Projected
 from .first_order import (
     Adam,
     AlternatingGD,
@@ -39,6 +39,7 @@ __all__ = [
     "LookAhead",
     "Momentum",
     "OptimisticGD",
+    "Projected",
     "ProximalPoint",
     "RMSProp",
     "RuleState",

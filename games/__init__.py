@@ -28,6 +28,7 @@ from .dirac import DiracGAN
 from .function_space import FunctionSpaceGAN, GeneratorFunctionSpaceGAN
 from .jacobians import BlockJacobian, JacobianOperator, jacobian, jvp, vjp
 from .modules import FlatModule
+from .nagarajan_kolter import NagarajanKolterGame, nagarajan_kolter
 from .parameterized import ParameterizedGAN
 from .quadratic import Bilinear, Quadratic
 from .symbolic import LambdifiedGame, SymbolicGame
@@ -51,6 +52,7 @@ __all__ = [
     "Grid",
     "JacobianOperator",
     "LambdifiedGame",
+    "NagarajanKolterGame",
     "ParameterizedGAN",
     "Params",
     "Quadratic",
@@ -66,6 +68,7 @@ __all__ = [
     "jsd",
     "jvp",
     "kl",
+    "nagarajan_kolter",
     "optimal_discriminator",
     "random_params",
     "reverse_kl",

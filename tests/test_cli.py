@@ -605,9 +605,10 @@ def test_bad_unroll_options_are_one_line_errors(capsys, checkpoint, argv, expect
     _fails(capsys, ["spectrum", str(checkpoint), *argv], expected)
 
 
-def test_unroll_is_only_for_checkpoints(capsys):
-    _fails(capsys, ["spectrum", "xy", "--unroll", "1"], "--unroll: only for checkpoints")
-    _fails(capsys, ["stability", "dirac", "--unroll-inner", "sgd"], "--unroll-inner: only for")
+def test_unroll_of_a_named_game_needs_its_step(capsys):
+    # a named game has no stored training configuration: the inner step must be given
+    _fails(capsys, ["spectrum", "xy", "--unroll", "1"], "--unroll-lr: required with --unroll")
+    _fails(capsys, ["stability", "dirac", "--unroll-inner", "sgd"], "--unroll-inner: only with")
 
 
 def test_checkpoint_game_names_bad_keywords(checkpoint):

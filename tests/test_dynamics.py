@@ -465,7 +465,7 @@ def test_alternating_wrapper_equals_alternating_gd_and_keeps_per_player_state() 
     params, state = rule.step(game, start, rule.init(game, start))
     assert float(params[1]) == pytest.approx(0.5 + 0.02)  # y ascends x*y (l_y = -x y)
     assert float(params[0]) == pytest.approx(1.0 - 0.01)
-    assert state.t == 1 and len(state.buffers) == 4
+    assert state.t == 1 and len(state.buffers) == 2  # (m, v) over both players
     with pytest.raises(ValueError, match="rules"):
         Alternating([SimultaneousGD(0.1)]).init(game, start)
     with pytest.raises(TypeError, match="rules"):

@@ -31,12 +31,12 @@ import torch
 from dynamics.registry import SpecError
 from games import __version__
 
-from . import games, path_angle, report, rules, spectrum, spectrum_log, stability, train
+from . import games, path_angle, plot, report, rules, spectrum, spectrum_log, stability, train
 from ._common import Parser, one_line
 
 __all__ = ["build_parser", "main"]
 
-COMMANDS = (report, train, games, rules, spectrum, stability, path_angle, spectrum_log)
+COMMANDS = (report, train, plot, games, rules, spectrum, stability, path_angle, spectrum_log)
 """The subcommand modules, in the order ``gamedyn --help`` lists them."""
 
 

@@ -112,30 +112,31 @@ def add_point_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def add_unroll_arguments(parser: argparse.ArgumentParser) -> None:
-    """``--unroll K`` with ``--unroll-lr`` and ``--unroll-inner`` (checkpoints)."""
+    """``--unroll K`` with ``--unroll-lr`` and ``--unroll-inner`` (games and checkpoints)."""
     parser.add_argument(
         "--unroll",
         type=nonnegative_int,
         default=None,
         metavar="K",
-        help="checkpoints: analyse the unrolled game, the generator looking K discriminator "
-        "steps ahead (games.unrolled; inner rule and step from the stored [unroll] section); "
-        "default 0, the base GAN",
+        help="analyse the unrolled game, the generator looking K discriminator steps ahead "
+        "(games.unrolled; a checkpoint's inner rule and step come from its stored [unroll] "
+        "section); default 0, the base game",
     )
     parser.add_argument(
         "--unroll-lr",
         type=positive_float,
         default=None,
         metavar="LR",
-        help="checkpoints, with --unroll: the inner step size (default: the stored unroll.lr)",
+        help="with --unroll: the inner step size (named games: required; checkpoints: "
+        "default the stored unroll.lr)",
     )
     parser.add_argument(
         "--unroll-inner",
         choices=INNER_RULES,
         default=None,
         metavar="INNER",
-        help=f"checkpoints, with --unroll: the inner rule, {' or '.join(INNER_RULES)} "
-        "(default: the stored unroll.inner)",
+        help=f"with --unroll: the inner rule, {' or '.join(INNER_RULES)} (named games: "
+        "default sgd; checkpoints: default the stored unroll.inner)",
     )
 
 
@@ -161,13 +162,37 @@ def load_target(args: argparse.Namespace) -> Target:
     return _game_target(args)
 
 
+def _unrolled_named_game(args: argparse.Namespace, base: Any) -> tuple[Any, dict[str, Any]]:
+    """``--unroll K --unroll-lr LR [--unroll-inner R]`` on a named two-player game."""
+    steps = getattr(args, "unroll", None) or 0
+    lr = getattr(args, "unroll_lr", None)
+    inner = getattr(args, "unroll_inner", None)
+    if steps == 0:
+        for option, value in (("--unroll-lr", lr), ("--unroll-inner", inner)):
+            if value is not None:
+                raise UsageError(f"{option}: only with --unroll K, K >= 1")
+        return base, {}
+    if lr is None:
+        raise UsageError(
+            "--unroll-lr: required with --unroll for a named game (the discriminator's inner "
+            "step size; a checkpoint takes it from its training configuration)"
+        )
+    if len(base.sizes) != 2:
+        raise UsageError(
+            f"--unroll: expected a two-player game (generator, discriminator), got "
+            f"{len(base.sizes)} players"
+        )
+    try:
+        game = games.unrolled(base, steps, lr=lr, inner=inner or "sgd")
+    except (TypeError, ValueError) as error:
+        raise UsageError(f"--unroll: {one_line(error)}") from None
+    return game, {"unrolled": {"steps": steps, "lr": lr, "inner": inner or "sgd"}}
+
+
 def _game_target(args: argparse.Namespace) -> Target:
     for option, value in (
         ("--batch-size", args.batch_size),
         ("--batch-seed", args.batch_seed),
-        ("--unroll", getattr(args, "unroll", None)),
-        ("--unroll-lr", getattr(args, "unroll_lr", None)),
-        ("--unroll-inner", getattr(args, "unroll_inner", None)),
     ):
         if value is not None:
             raise UsageError(
@@ -175,7 +200,8 @@ def _game_target(args: argparse.Namespace) -> Target:
                 "training configuration)"
             )
     spec = parse_spec(args.target, GAMES, "game")
-    game = build(spec.entry, spec.values)
+    base = build(spec.entry, spec.values)
+    game, unrolled = _unrolled_named_game(args, base)
     n = int(sum(game.sizes))
     if args.point is not None:
         if len(args.point) != n:
@@ -186,14 +212,17 @@ def _game_target(args: argparse.Namespace) -> Target:
         point = games.unflatten_params(game, torch.tensor(args.point, dtype=torch.float64))
         where = "--point"
     else:
-        point = game.equilibrium()
+        # an equilibrium of the base game (the discriminator's gradient vanishes there, so
+        # the inner steps stay put) is a fixed point of the unrolled game too
+        point = base.equilibrium()
         if point is None:
             raise UsageError(
                 f"{spec.text}: the game has no equilibrium (xi = 0 has no solution); give --point"
             )
         where = "equilibrium"
-    details = {"name": spec.entry.name, "parameters": spec.values}
-    return Target(spec.text, "game", game, tuple(point), where, details)
+    details = {"name": spec.entry.name, "parameters": spec.values, **unrolled}
+    label = spec.text if not unrolled else f"{spec.text}, unrolled K = {args.unroll}"
+    return Target(label, "game", game, tuple(point), where, details)
 
 
 # library keywords -> the options that set them, for the library's messages

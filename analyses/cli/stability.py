@@ -53,8 +53,9 @@ locally linearly convergent.  Grid axes are lr, ratio (the discriminator's step 
 by the generator's) and the rule's numeric hyper-parameters; a grid is a line (one
 axis, --plot draws rho against it) or a map (two axes, --plot draws a heatmap with the
 boundary rho = 1).  Step maps are linearised densely (dynamics.linearize), or for gd
-(and extragradient, proximal, consensus at a fixed point) by one eigendecomposition of J
-per value of the second axis (analyses.stability_region).
+(and extragradient, proximal, consensus at a fixed point or on an affine game) by one
+eigendecomposition of J per value of the second axis (analyses.stability_region, which
+decides where that is exact).
 """
 
 
@@ -121,7 +122,8 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     """Print the spectral radius (or the grid) the parsed ``args`` ask for; return the exit code."""
-    from ..stability import analytic_axes, max_stable_step, stability_region
+    from ..regions import stability_region
+    from ..stability import max_stable_step
 
     target = load_target(args)
     rule = parse_spec(args.rule, RULES, "rule")
@@ -191,30 +193,32 @@ def run(args: argparse.Namespace) -> int:
             scale[target.game.sizes[0] :] = fixed["ratio"]
         scaled = np.linalg.eigvals(scale[:, None] * J)
         result["max_gd_step"] = max_stable_step(scaled) if bool(np.all(scaled.real > TOL)) else 0.0
-    analytic = None
+    # the named path of analyses.stability_region takes the axes lr and ratio (consensus:
+    # lr and gamma, one step size); the library decides whether its eigendecompose-once
+    # path is exact at this point and linearises every grid point where it is not
+    named = None
     if entry.analytic is not None:
-        analytic = analytic_axes(
-            entry.analytic,
-            target.game,
-            target.point,
-            ratio=fixed["ratio"],
-            field_norm=field_norm,
-        )
-        if analytic is not None and not all(a.name in analytic for a in axes):
-            analytic = None
+        named = ("lr", "gamma") if entry.analytic == "consensus" else ("lr", "ratio")
+        if (
+            not all(a.name in named for a in axes)
+            or not rule.given <= set(named)  # e.g. proximal:inner_steps: the factory's rule
+            or (entry.analytic == "consensus" and fixed["ratio"] != 1.0)
+            or (entry.analytic != "consensus" and players != 2)
+        ):
+            named = None
     if not axes:
         result["spectral_radius"] = _radius(make(), target)
     else:
         grid: dict[str, Any] = {"axes": [a.name for a in axes]}
         grid["values"] = [a.values.tolist() for a in axes]
-        if analytic is not None:
+        if named is not None:
             assert entry.analytic is not None
             columns = {a.name: a.values for a in axes}
-            for name in analytic:
+            for name in named:
                 columns.setdefault(name, np.array([fixed[name]]))
             region = stability_region(target.game, target.point, entry.analytic, **columns)
             radius = region.spectral_radius if len(axes) == 2 else region.spectral_radius[:, 0]
-            grid["method"] = "eigendecomposition"
+            grid["method"] = region.method
         elif len(axes) == 2:
             region = stability_region(
                 target.game, target.point, make, **{a.name: a.values for a in axes}
@@ -307,7 +311,7 @@ def _plot(path: str, axes: Sequence[Axis], radius: np.ndarray, title: str) -> No
     from matplotlib.figure import Figure
 
     from ..plots import SpectralRadiusDisplay, StabilityRegionDisplay
-    from ..stability import StabilityRegion
+    from ..regions import StabilityRegion
 
     figure = Figure(figsize=(6.4, 4.8), layout="constrained")
     ax = figure.add_subplot()

@@ -68,8 +68,9 @@ class Context:
         """Write ``fig`` as PNG and SVG, close it and attach it to ``section``."""
         import matplotlib.pyplot as plt
 
-        fig.savefig(self.figures_dir / f"{name}.png", dpi=100)
-        fig.savefig(self.figures_dir / f"{name}.svg")
+        # tight: no title, label or colour bar is cut at the figure's edge
+        fig.savefig(self.figures_dir / f"{name}.png", dpi=100, bbox_inches="tight")
+        fig.savefig(self.figures_dir / f"{name}.svg", bbox_inches="tight")
         plt.close(fig)
         section.figures.append(Figure(name, caption))
 

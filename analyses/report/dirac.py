@@ -21,9 +21,9 @@ TITLE = "The Dirac-GAN and its regularisers"
 INTRO = (
     "Mescheder et al. (2018): the generator is a point mass at θ, the data a point "
     "mass at 0, the discriminator D(x) = ψx. At (0, 0) the unregularised game is a pure "
-    "rotation; gradient penalties add a positive discriminator block to the Jacobian, which "
-    "moves its eigenvalues into the right half-plane (stable flow) and gives GD a range of "
-    "stable steps."
+    "rotation; penalties that vanish at the equilibrium (R1, R2, instance noise) add a "
+    "positive discriminator block to the Jacobian, which moves its eigenvalues into the "
+    "right half-plane (stable flow) and gives GD a range of stable steps; WGAN-GP does not."
 )
 
 LR = 0.5
@@ -49,7 +49,8 @@ def compute(ctx: Context) -> Computed:
     """Every variant's spectrum at the equilibrium; the R1 stability region over (eta, gamma)."""
     from games import jacobian
 
-    from ..stability import StabilityRegion, classify, max_stable_step, stability_region
+    from ..regions import StabilityRegion, stability_region
+    from ..stability import classify, max_stable_step
 
     eta = LR
     header = (
@@ -135,10 +136,11 @@ def figures(ctx: Context, section: Section, computed: Computed) -> None:
         fig,
         "dirac_eigenvalues",
         "Eigenvalues of the Dirac-GAN's Jacobian at the equilibrium (0, 0) for each loss and "
-        "regulariser. Unregularised losses and WGAN have a purely imaginary pair (±0.5i or "
-        "±i): the flow circles and GD diverges for every step. WGAN-GP, instance noise and "
-        "R1/R2 move the pair into the right half-plane; the green disc |1 − 0.5λ| < 1 shows "
-        "where GD with step 0.5 converges.",
+        "regulariser. Unregularised losses, WGAN and WGAN-GP have a purely imaginary pair "
+        "(±0.5i or ±i): the flow circles and GD diverges for every step (WGAN-GP's penalty "
+        "pulls |ψ| towards 1, not 0, and adds nothing at ψ = 0: Mescheder et al. 2018 find it "
+        "not locally convergent here). Instance noise and R1/R2 move the pair into the right "
+        "half-plane; the green disc |1 − 0.5λ| < 1 is where GD with step 0.5 converges.",
     )
 
     res = 15 if ctx.quick else 25
@@ -153,6 +155,7 @@ def figures(ctx: Context, section: Section, computed: Computed) -> None:
             start=(1.5, 0.0),
             steps=60 if ctx.quick else 120,
             title=f"Dirac-GAN, {name}",
+            labels=("θ (generator position)", "ψ (discriminator slope)"),
         ).plot(ax=ax)
         ax.set_xlim(-2.0, 2.0)
         ax.set_ylim(-2.0, 2.0)
@@ -162,7 +165,8 @@ def figures(ctx: Context, section: Section, computed: Computed) -> None:
         fig,
         "dirac_phase_portraits",
         "Phase portraits (generator position θ against discriminator slope ψ) with a "
-        "simultaneous-GD trajectory from (1.5, 0), step 0.5: without regularisation it "
+        "simultaneous-GD trajectory from (1.5, 0) (white dot), step 0.5: without "
+        "regularisation it "
         "spirals away; with WGAN-GP the flow still circles and GD is thrown out too; with "
         "R1 the flow is attracted to the equilibrium and GD converges to it.",
     )

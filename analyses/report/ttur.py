@@ -32,7 +32,7 @@ GAMES: list[tuple[str, dict[str, Any]]] = [
 
 def compute(ctx: Context) -> Computed:
     """The two-timescale stability region of each game over (eta_G, eta_D / eta_G)."""
-    from ..stability import two_timescale
+    from ..regions import two_timescale
 
     lrs = np.geomspace(0.01, 10.0, 30 if ctx.quick else 80)
     ratios = np.geomspace(0.01, 100.0, 30 if ctx.quick else 80)
@@ -96,7 +96,7 @@ def figures(ctx: Context, section: Section, computed: Computed) -> None:
         "converges (green, inside the black ρ = 1 contour; best ρ = "
         f"{best['best_spectral_radius']:.3f} at η_G = {best['best_lr']:.3g}, r = "
         f"{best['best_ratio']:.3g}). Unregularised, no ratio converges: "
-        "ρ = sqrt(1 + η_G² c² r) > 1 everywhere (no green, no contour; pale yellow is ρ "
+        "ρ = sqrt(1 + η_G² c² r) > 1 everywhere (no green, no contour; pale orange is ρ "
         "just above 1 at small steps).",
     )
     fig, ax = plt.subplots(figsize=(6.5, 4))
