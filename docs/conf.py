@@ -7,6 +7,13 @@ Build (warnings are errors; the gallery runs every example):
 ``GAMEDYN_QUICK=1`` makes the example scripts shrink their work (CI sets it); setting
 ``GAMEDYN_DOCS_QUICK`` has the same effect from here.  ``-D plot_gallery=0`` skips running
 the examples altogether (for quick iterations on the text).
+
+The site loads nothing from another host: MathJax comes from sphinx-mathjax-offline
+(copied into ``_static/mathjax``), the theme (pydata-sphinx-theme), copy buttons and cards
+ship their own files; ``tests/test_docs_site.py`` checks a built site
+(``GAMEDYN_DOCS_HTML=docs/_build/html``).  Navigation: the landing page's hidden toctree
+lists the sections (user guide, tutorials, how-to guides, gallery, theory, benchmarks and
+results, API); a new page goes into its section's index page, not into ``index.rst``.
 """
 
 from __future__ import annotations
@@ -44,10 +51,16 @@ extensions = [
     "sphinx.ext.autodoc",
     "sphinx.ext.autosummary",
     "sphinx.ext.mathjax",
+    # MathJax 3 (scripts and fonts) copied into _static/mathjax: maths renders offline
+    "sphinx-mathjax-offline",
     "sphinx.ext.viewcode",
     "numpydoc",
     "myst_parser",
     "sphinx_gallery.gen_gallery",
+    "sphinx_copybutton",
+    "sphinx_design",
+    # `.. plot::` runs its code at build time (the landing page's example and figure)
+    "matplotlib.sphinxext.plot_directive",
 ]
 
 source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
@@ -100,20 +113,48 @@ sphinx_gallery_conf = {
     # are still printed in each example's page
     "write_computation_times": False,
     "remove_config_comments": True,
+    # no "<matplotlib.legend.Legend object at 0x...>" lines under a cell ending in a call
+    "ignore_repr_types": r"matplotlib[\.\w]*",
+    # "Examples using X" on the API pages: the gallery records which public names of the
+    # four packages each example uses (the autosummary templates add a minigallery)
+    "doc_module": ("games", "dynamics", "analyses", "gan_models"),
+    "backreferences_dir": "_generated/backreferences",
+    "inspect_global_variables": True,
 }
+
+# -- figures made at build time (``.. plot::``) ----------------------------------------
+
+plot_formats = [("png", 110)]
+plot_html_show_formats = False
+plot_html_show_source_link = False
+plot_rcparams = {"figure.figsize": (6.0, 5.0), "figure.autolayout": True}
 
 # -- HTML ------------------------------------------------------------------------------
 
-html_theme = "alabaster"
+html_theme = "pydata_sphinx_theme"
 html_title = f"gamedyn {release}"
-html_static_path: list[str] = []
+html_static_path = ["_static"]
+html_css_files = ["gamedyn.css"]
 html_theme_options = {
-    "description": "Training dynamics of differentiable games, GANs first.",
-    "fixed_sidebar": True,
-    "page_width": "1100px",
-    "sidebar_width": "230px",
+    # the top bar lists the sections of the landing page's toctree, in that order
+    "header_links_before_dropdown": 8,
+    "navigation_depth": 3,
+    "show_toc_level": 2,
+    "navbar_align": "left",
+    "secondary_sidebar_items": ["page-toc", "sourcelink"],
+    "footer_start": ["copyright"],
+    "footer_end": ["sphinx-version", "theme-version"],
+    # nothing is fetched from another host: no icon links, no analytics, no version switcher
+    "icon_links": [],
 }
-html_sidebars = {"**": ["about.html", "navigation.html", "relations.html", "searchbox.html"]}
+html_sidebars = {"index": []}  # the landing page uses the full width
+html_show_sourcelink = True
+# sphinx-mathjax-offline sets this too; stated here so the page loads the bundled copy
+mathjax_path = "mathjax/tex-chtml.js"
+
+# sphinx-copybutton: copy the code without prompts (">>> ", "... ", "$ ") or outputs
+copybutton_prompt_text = r">>> |\.\.\. |\$ "
+copybutton_prompt_is_regexp = True
 
 # -- the CLI page: `gamedyn --help` of every subcommand, generated at build time ------
 

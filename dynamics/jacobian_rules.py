@@ -125,7 +125,7 @@ def _block_products(game: Game) -> tuple[Callable[[torch.Tensor, torch.Tensor], 
 
 
 class CGD(UpdateRule):
-    r"""Competitive gradient descent (Schäfer & Anandkumar, 2019), two players, matrix-free.
+    r"""Competitive gradient descent (Schäfer & Anandkumar, 2019), two players.
 
     .. math::
         \Delta x = -\eta_x (I - \eta_x\eta_y J_{xy}J_{yx})^{-1}(\xi_x - \eta_y J_{xy}\xi_y), \\

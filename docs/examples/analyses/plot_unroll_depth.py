@@ -50,6 +50,8 @@ SpectralRadiusDisplay.from_values(
 axes[0].plot(depths, first.spectral_radius[:, 0, 0], marker=".", label="first order")
 axes[0].plot(depths, closed, "k:", label="closed form (second order)")
 axes[0].legend()
+# the right panel is drawn by the next cell: show the figure after that one
+# sphinx_gallery_defer_figures
 
 # %%
 # The eigenvalues move from +-i c (pure rotation) onto the real axis: complex pairs for

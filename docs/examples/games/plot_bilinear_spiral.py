@@ -105,6 +105,8 @@ axes[0].legend(fontsize=7, loc="lower left")
 axes[0].set_xlim(-2.5, 2.5)
 axes[0].set_ylim(-2.5, 2.5)
 axes[0].set_title(f"x·y game: {steps} steps from (1, 0), eta = {eta} (grey: flow -xi)")
+# the right panel is drawn by the next cell: show the figure after that one
+# sphinx_gallery_defer_figures
 
 # %%
 # Distance to the equilibrium against steps

@@ -13,8 +13,9 @@ is the nearest mode of a high-quality sample; 2,500 samples), and turn the seque
 dominant modes into a directed graph (``analyses.mode_hopping_graph``).  Side by side,
 the same GAN with a PacGAN discriminator (Lin et al. 2018), which judges two samples at
 once and so can see that they are alike, at almost no extra cost per step.  This is a
-short run of one seed; the mode-coverage benchmark (``docs/mode_coverage.md``) measures
-the remedies over five seeds.
+short run of one seed (200 steps with ``GAMEDYN_QUICK=1``, 2,000 without; the first
+printed lines say which); the mode-coverage benchmark (:doc:`/mode_coverage`) measures
+the remedies over five seeds and 25,000 steps.
 """
 
 # %%

@@ -157,6 +157,8 @@ axes[0].scatter(
 )
 axes[0].set_aspect("auto")
 axes[0].legend(fontsize=8)
+# the Hessian panels are drawn by the next cell: show the figure after that one
+# sphinx_gallery_defer_figures
 
 # %%
 # Each player's Hessian
