@@ -61,22 +61,49 @@ class _ResultsFile:
         self.path = path
         self.header = header
         path.parent.mkdir(parents=True, exist_ok=True)
-        self.handle: IO[bytes] = open(path, "a+b")  # closed by close()
+        self.records: dict[str, dict[str, Any]] = self._open(overwrite)
+
+    def _open(self, overwrite: bool) -> dict[str, dict[str, Any]]:
+        """Open, lock, repair and read the file; its records by identity."""
+        self.handle: IO[bytes] = open(self.path, "a+b")  # closed by close()
         try:
             if fcntl is not None:
                 try:
                     fcntl.flock(self.handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
                 except BlockingIOError:
                     raise RuntimeError(
-                        f"results: {str(path)!r} is being written by another sweep (locked); "
-                        "wait for it or choose another file"
+                        f"results: {str(self.path)!r} is being written by another sweep "
+                        "(locked); wait for it or choose another file"
                     ) from None
             if overwrite:
                 self.handle.truncate(0)
-            self.records = self._read()
+            return self._read()
         except BaseException:
             self.handle.close()
             raise
+
+    def _replaced(self) -> bool:
+        """Whether the path no longer names the open file (deleted, or replaced by e.g.
+        ``git checkout``/``git stash``, an editor or a copy): appends would be lost."""
+        try:
+            on_disk = os.stat(self.path)
+        except FileNotFoundError:
+            return True
+        mine = os.fstat(self.handle.fileno())
+        return (on_disk.st_ino, on_disk.st_dev) != (mine.st_ino, mine.st_dev)
+
+    def _reopen(self) -> None:
+        """Follow a replaced file: lock and read the new one, write back the records it
+        lacks (those this sweep knows), keep ``records`` the same dict object."""
+        self.handle.close()
+        known = dict(self.records)
+        found = self._open(overwrite=False)
+        for key, record in known.items():
+            if key not in found:
+                self._write(record)
+                found[key] = record
+        self.records.clear()
+        self.records.update(found)
 
     def _read(self) -> dict[str, dict[str, Any]]:
         self.handle.seek(0)
@@ -137,6 +164,8 @@ class _ResultsFile:
         self._sync()
 
     def append(self, record: dict[str, Any]) -> None:
+        if self._replaced():
+            self._reopen()
         self._write(record)
 
     def close(self) -> None:

@@ -268,6 +268,36 @@ def test_extending_the_grid_computes_only_the_new_points(tmp_path):
     assert bigger.computed == 3 * 2 * 4 - N_POINTS
 
 
+@pytest.mark.parametrize("how", ["replaced by an older copy", "deleted"])
+def test_a_results_file_replaced_mid_sweep_loses_nothing(tmp_path, how):
+    # git checkout / git stash / an editor replace the file (a new inode): the sweep must
+    # not keep appending to the deleted one (its points would be lost)
+    path = tmp_path / "r.jsonl"
+    calls = []
+
+    def replacing(x: float, seed: int) -> float:
+        calls.append(x)
+        if len(calls) == 3:
+            snapshot = path.read_bytes()
+            path.unlink()
+            if how != "deleted":  # an older copy: header + the first point only
+                lines = snapshot.splitlines(keepends=True)
+                tmp = tmp_path / "old"
+                tmp.write_bytes(b"".join(lines[:2]))
+                os.replace(tmp, path)
+        return 10.0 * x
+
+    result = sweep(replacing, {"x": [0.0, 1.0, 2.0, 3.0, 4.0]}, seeds=1, results=path)
+    assert result.computed == 5
+    lines = _lines(path)
+    assert lines[0]["format"] == "gamedyn.sweep"
+    by_x = {r["params"]["x"]: r["result"] for r in lines[1:]}
+    assert sorted(by_x) == [0.0, 1.0, 2.0, 3.0, 4.0] and len(lines) == 6  # no duplicates
+    assert all(r["result"]["value"] == 10.0 * r["params"]["x"] for r in lines[1:])
+    # a resume computes nothing
+    assert sweep(replacing, {"x": [0.0, 1.0, 2.0, 3.0, 4.0]}, seeds=1, results=path).computed == 0
+
+
 # ------------------------------------------------------------------ errors
 
 
