@@ -66,7 +66,9 @@ def _games():
         "dirac_mle_r2": DiracGAN("mle", "r2", gamma=0.2),
         "dirac_wgan": DiracGAN("wgan"),
         "dirac_wgan_gp": DiracGAN("wgan", "wgan_gp", gamma=1.0),
-        "dirac_noise": DiracGAN("standard", "instance_noise", noise_std=0.6),
+        # 20 Gauss–Hermite nodes: the symbolic twin sums the same nodes (the default
+        # 285-node rule is checked against scipy quad in test_conventions.py)
+        "dirac_noise": DiracGAN("standard", "instance_noise", noise_std=0.6, quadrature_nodes=20),
     }
 
 
