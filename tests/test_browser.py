@@ -163,3 +163,24 @@ def test_docs_page_in_browser(chromium, tmp_path, page, maths):
     if maths:
         # every formula the page holds was typeset: MathJax's containers match the sources
         assert state["mathjax"] >= state["mathSources"] > 10
+
+
+@pytest.mark.slow
+def test_every_docs_page_in_browser(chromium):
+    """Every page of the built site, without screenshots (``.ci/run`` runs this)."""
+    site = built_site()
+    if site is None:
+        pytest.skip("no built site: build the docs into docs/_build/html or set $GAMEDYN_DOCS_HTML")
+    skip = {"_static", "_modules", "_sources", "_images", "_downloads"}
+    pages = sorted(p for p in site.rglob("*.html") if skip.isdisjoint(p.relative_to(site).parts))
+    assert len(pages) > 50
+    found: list[str] = []
+    shown: set[str] = set()
+    for page in pages:
+        state = chromium.open(page.resolve().as_uri())
+        found += shots.problems(str(page.relative_to(site)), state, width=WIDTH)
+        shown |= {unquote(urlparse(url).path) for url, width, _ in state["sizes"] if width > 0}
+    assert found == []
+    # every figure the build wrote into _images is shown, loaded, on some page
+    written = {str(p.resolve()) for p in (site / "_images").glob("*.png")}
+    assert written and written <= shown
