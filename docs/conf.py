@@ -147,6 +147,9 @@ html_theme_options = {
     # nothing is fetched from another host: no icon links, no analytics, no version switcher
     "icon_links": [],
 }
+# a first visit (nothing in localStorage) follows the reader's system colours; without it
+# the theme's script logs "Got invalid theme mode" as a console error on every first page
+html_context = {"default_mode": "auto"}
 html_sidebars = {"index": []}  # the landing page uses the full width
 html_show_sourcelink = True
 # sphinx-mathjax-offline sets this too; stated here so the page loads the bundled copy
