@@ -57,6 +57,7 @@ def run(args: argparse.Namespace) -> int:
     from gan_models import ConfigError, Trainer, TrainingDiverged, load_config
 
     from ..modes import coverage_evaluator
+    from ..training import SpectraRecorder
 
     try:
         config = load_config(args.config)
@@ -67,7 +68,10 @@ def run(args: argparse.Namespace) -> int:
         }
         if changes:
             config = config.replace(**changes)
-        trainer = Trainer.from_config(config, out_dir=args.out, metrics=coverage_evaluator)
+        callbacks = [SpectraRecorder.from_config(config)] if config.spectra.every else []
+        trainer = Trainer.from_config(
+            config, out_dir=args.out, metrics=coverage_evaluator, callbacks=callbacks
+        )
     except (ConfigError, FileNotFoundError, ValueError) as error:
         print(f"gamedyn: error: {one_line(error)}", file=sys.stderr)
         return 2
@@ -104,7 +108,7 @@ def run(args: argparse.Namespace) -> int:
         return 2
     final = result.history[-1] if result.history else {}
     print(
-        f"trained {result.step} steps ({result.steps_per_second:.1f} steps/s) into {args.out}: "
+        f"{result.describe()} into {args.out}: "
         f"modes covered {final.get('modes_covered', '?')}/{final.get('n_modes', '?')}, "
         f"high quality {final.get('high_quality_percent', float('nan')):.1f}%"
     )
