@@ -31,7 +31,8 @@ def format_rate(rate: float) -> str:
         return f"{rate:.0f} it/s"
     if rate >= 1:
         return f"{rate:.1f} it/s"
-    return f"{1 / rate:.3g} s/it"
+    seconds = 1 / rate
+    return f"{seconds:.3g} s/it" if seconds < 100 else f"{seconds:.0f} s/it"
 
 
 def format_duration(seconds: float) -> str:

@@ -126,8 +126,9 @@ class Trainer:
         Saved in the checkpoint for reference.
     callbacks : sequence of callable, optional
         Each is called as ``callback(step, trainer)`` at step 0 of a fresh run (after
-        the initial evaluation) and after every completed step (after that step's log,
-        evaluation and checkpoint), e.g. :class:`analyses.SpectraRecorder`, which acts
+        the initial evaluation) and after every completed step (after that step's
+        evaluation and checkpoint, before its log record and progress line, whose rate
+        includes the callbacks), e.g. :class:`analyses.SpectraRecorder`, which acts
         every N steps.  Callbacks must not change ``trainer.params`` or any random
         stream: then training is bit-for-bit the same with and without them.  They are
         not saved in checkpoints; pass them again when resuming.
@@ -563,15 +564,15 @@ class Trainer:
             if self.step % self.eval_every == 0 or self.step == self.steps:
                 self.history.append(self.evaluation())
                 record.update(self.history[-1])  # the same losses, on the same fixed batch
-            if record:  # one record and one line per step, the rate up to this moment
-                rate = progress.rate(self.step)
-                self._log({**record, "steps_per_second": rate})
-                progress.show(self.step, record, rate)
             if self.step % self.checkpoint_every == 0 or self.step == self.steps:
                 self.save()
             self._keep()
             for callback in self.callbacks:
                 callback(self.step, self)
+            if record:  # one record and one line per step; the rate includes the callbacks
+                rate = progress.rate(self.step)
+                self._log({**record, "steps_per_second": rate})
+                progress.show(self.step, record, rate)
         progress.end()
         seconds = progress.elapsed()
         self.base.load_(self.params)
