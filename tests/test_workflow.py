@@ -276,3 +276,33 @@ def test_train_spectra_path_angle_plot_unroll_chain(
     unrolled = _json(capsys, ["spectrum", str(kept / "step_0000004.pt"), "--unroll", "2", "--json"])
     assert unrolled["checkpoint"]["unrolled"]["steps"] == 2 and unrolled["n"] == plain["n"]
     assert unrolled["eigenvalues"] != plain["eigenvalues"]
+
+
+def test_the_documented_toml_lists_every_key_with_its_default() -> None:
+    try:
+        import tomllib
+    except ImportError:  # Python 3.10
+        import tomli as tomllib
+
+    text = (Path(__file__).resolve().parents[1] / "docs" / "training.md").read_text()
+    blocks = re.findall(r"```toml\n(.*?)```", text, flags=re.S)
+    assert len(blocks) == 2
+    example, complete = (tomllib.loads(block) for block in blocks)
+    assert TrainConfig.from_dict(complete) == TrainConfig()
+
+    def keys(mapping: dict, prefix: str = "") -> set[str]:
+        found = set()
+        for key, value in mapping.items():
+            if isinstance(value, dict) and value:
+                found |= keys(value, f"{prefix}{key}.")
+            else:
+                found.add(prefix + key)
+        return found
+
+    assert keys(complete) == keys(TrainConfig().to_dict())
+    config = TrainConfig.from_dict(example)
+    assert (config.checkpoint_every, config.checkpoint.keep_every, config.spectra.every) == (
+        500,
+        1000,
+        250,
+    )
