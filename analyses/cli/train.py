@@ -20,7 +20,9 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         description="Train a neural GAN from a TOML configuration file or a shipped "
         "configuration by name (see docs/training.md); "
         "logs, samples and the checkpoint go to --out, and an existing checkpoint there "
-        "is resumed exactly.",
+        "is resumed exactly; a [spectra] table records OUT/spectra.jsonl (gamedyn "
+        "spectrum-log) and [checkpoint] keep_every keeps OUT/checkpoints/step_NNNNNNN.pt "
+        "snapshots (gamedyn path-angle, spectrum, stability).",
     )
     from gan_models import config_names
 
