@@ -42,7 +42,7 @@ from .spectra import _PureForward, hessian_eigenvalues, top_eigenvalues
 
 if TYPE_CHECKING:
     from games import ParameterizedGAN
-    from gan_models import Trainer
+    from gan_models import TrainConfig, Trainer
 
 __all__ = [
     "SPECTRA_LOG",
@@ -246,6 +246,36 @@ class SpectraRecorder:
         self.records: list[dict[str, Any]] = []
         self._game: ParameterizedGAN | None = None
         self._started = False
+
+    @classmethod
+    def from_config(cls, config: TrainConfig) -> SpectraRecorder:
+        """The recorder a training configuration's ``[spectra]`` table asks for.
+
+        ``every``, ``k`` and ``which`` are passed on; ``hessians = false`` records no
+        Hessian eigenvalues, otherwise ``hessian_k`` at each end.
+
+        Raises
+        ------
+        ValueError
+            If ``config.spectra.every`` is 0 (spectra off).
+
+        Examples
+        --------
+        >>> from gan_models import TrainConfig
+        >>> config = TrainConfig.from_dict({"spectra": {"every": 50, "k": 4, "hessians": False}})
+        >>> recorder = SpectraRecorder.from_config(config)
+        >>> recorder.every, recorder.k, recorder.which, recorder.hessian_k
+        (50, 4, ('magnitude', 'imaginary'), 0)
+        """
+        section = config.spectra
+        if not section.every:
+            raise ValueError("config: its [spectra] table is off (every = 0)")
+        return cls(
+            section.every,
+            k=section.k,
+            which=tuple(section.which),
+            hessian_k=section.hessian_k if section.hessians else 0,
+        )
 
     @property
     def game(self) -> ParameterizedGAN | None:

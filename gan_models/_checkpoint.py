@@ -19,6 +19,7 @@ __all__ = [
     "CHECKPOINT",
     "FORMAT",
     "ConfigChanged",
+    "TrainingDiverged",
     "check_state",
     "finite_state",
     "first_line",
@@ -46,6 +47,23 @@ class ConfigChanged(ValueError):
     def __init__(self, message: str, changes: Mapping[str, list[Any]]) -> None:
         super().__init__(message)
         self.changes = dict(changes)
+
+
+class TrainingDiverged(RuntimeError):
+    """Losses or parameters became NaN/Inf; the last good checkpoint is kept.
+
+    Attributes
+    ----------
+    step : int
+        The step whose update produced non-finite values.
+    checkpoint : pathlib.Path or None
+        The last good checkpoint on disk (None without an output folder).
+    """
+
+    def __init__(self, message: str, step: int, checkpoint: Path | None) -> None:
+        super().__init__(message)
+        self.step = step
+        self.checkpoint = checkpoint
 
 
 def save_checkpoint(path: str | Path, state: Mapping[str, Any]) -> None:

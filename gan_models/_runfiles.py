@@ -12,7 +12,8 @@ Private to :mod:`gan_models`; :mod:`gan_models.trainer` is the user.
   detected and dropped by :func:`read_log`.
 - The configuration hash covers the keys that change the trained parameters
   (:func:`training_relevant`), not the cadence of logs, evaluations and checkpoints,
-  the device or (without a learning-rate decay) the number of steps.
+  the device, the ``[checkpoint]`` and ``[spectra]`` tables or (without a learning-rate
+  decay) the number of steps.
 """
 
 from __future__ import annotations
@@ -30,7 +31,16 @@ from typing import Any
 from . import jsonio
 
 # keys of TrainConfig.to_dict() that do not change the trained parameters
-NOT_TRAINING = ("device", "steps", "eval_every", "eval_samples", "checkpoint_every", "log_every")
+NOT_TRAINING = (
+    "device",
+    "steps",
+    "eval_every",
+    "eval_samples",
+    "checkpoint_every",
+    "log_every",
+    "checkpoint",
+    "spectra",
+)
 
 _TEMPORARY = re.compile(r"^\..+?\.(\d+)(\.[A-Za-z0-9_]{1,16})?\.tmp$")
 
@@ -77,10 +87,11 @@ def _alive(pid: int) -> bool:
 def remove_stale_temporaries(folder: Path) -> list[Path]:
     """Remove the ``.<name>.<pid>....tmp`` files of processes that no longer run.
 
-    Looks in ``folder`` and its ``samples`` subfolder; returns the removed paths.
+    Looks in ``folder`` and its ``samples`` and ``checkpoints`` subfolders; returns the
+    removed paths.
     """
     removed: list[Path] = []
-    for where in (folder, folder / "samples"):
+    for where in (folder, folder / "samples", folder / "checkpoints"):
         if not where.is_dir():
             continue
         for path in where.iterdir():

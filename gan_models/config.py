@@ -1,47 +1,15 @@
 """Training configuration: dataclasses, TOML loading with clear errors, and building.
 
 A configuration file (TOML) has top-level run settings and one table per part; every
-key is optional (defaults below: the unrolled-GAN paper's 8-Gaussian ring set-up).
-
-.. code-block:: toml
-
-    seed = 0
-    steps = 5000
-    batch_size = 256
-    latent_dim = 256
-
-    [data]
-    name = "ring"            # ring | grid | temperature | high_dimensional
-    options = { std = 0.02 } # passed to gan_models.ring(...) etc.
-
-    [generator]
-    depth = 2
-    width = 128
-    components = 1           # > 1: a mixture of generators (MIX+GAN-style)
-
-    [discriminator]
-    minibatch_discrimination = 0   # kernels (0: off)
-    pack = 1                        # PacGAN packing degree
-
-    [game]
-    loss = "non_saturating"
-    regularizer = "none"
-    feature_matching = false
-
-    [optimizer]
-    rule = "adam"            # see RULES
-    lr = 1e-4                # or [lr_G, lr_D]
-    alternating = true
-    d_steps = 1
-
-    [unroll]
-    steps = 0                # K: unrolled GAN when > 0
-
-    [replay]
-    capacity = 0             # experience replay when > 0
-
-    [substitution]
-    every = 0                # swap in old snapshots when > 0
+key is optional (defaults: the unrolled-GAN paper's 8-Gaussian ring set-up).  The
+complete file, every key with its default, is in ``docs/training.md``: the top-level
+``seed``, ``device``, ``steps``, ``batch_size``, ``latent_dim``, ``eval_every``,
+``eval_samples``, ``log_every`` (and ``checkpoint_every``, the older spelling of
+``[checkpoint] every``), then the tables ``[data]``, ``[generator]``,
+``[discriminator]``, ``[game]``, ``[optimizer]``, ``[unroll]``, ``[replay]``,
+``[substitution]``, ``[checkpoint]`` (``every``, ``keep_every``: snapshots kept in
+``checkpoints/``) and ``[spectra]`` (``every``, ``k``, ``which``, ``hessians``,
+``hessian_k``: spectra along training, recorded by :class:`analyses.SpectraRecorder`).
 
 Every error names the key (``optimizer.lr: expected a number > 0 or a list of two,
 got -1``).
@@ -71,12 +39,14 @@ from games import Game, ParameterizedGAN, unrolled
 from games.vocabulary import LOSS_ALIASES
 
 from . import data as data_module
+from ._config_parse import ConfigError, _choice, _from_mapping, _nonnegative, _positive
 from .networks import discriminator_mlp, generator_mlp
 from .remedies import MixtureGenerator
 
 __all__ = [
     "DATASETS",
     "RULES",
+    "CheckpointConfig",
     "ConfigError",
     "DataConfig",
     "DiscriminatorConfig",
@@ -84,6 +54,7 @@ __all__ = [
     "GeneratorConfig",
     "OptimizerConfig",
     "ReplayConfig",
+    "SpectraConfig",
     "SubstitutionConfig",
     "TrainConfig",
     "UnrollConfig",
@@ -102,10 +73,6 @@ training, with their aliases (``"sgd"`` is ``"gd"``)."""
 _DEVICE = re.compile(r"auto|cpu|cuda(:[0-9]+)?")
 MAX_SEED = 2**62
 """The largest seed (the trainer derives its random streams from seed + small offsets)."""
-
-
-class ConfigError(ValueError):
-    """A bad configuration value; the message names the key and what was expected."""
 
 
 @dataclass
@@ -180,6 +147,31 @@ class SubstitutionConfig:
 
 
 @dataclass
+class CheckpointConfig:
+    """``[checkpoint]``: the resumable ``checkpoint.pt`` every ``every`` steps (0: the
+    top-level ``checkpoint_every``), a kept ``checkpoints/step_NNNNNNN.pt`` snapshot every
+    ``keep_every`` steps (0: none)."""
+
+    every: int = 0
+    keep_every: int = 0
+
+
+@dataclass
+class SpectraConfig:
+    """``[spectra]``: Jacobian and Hessian spectra every ``every`` steps (0: off), recorded
+    to ``spectra.jsonl`` by :class:`analyses.SpectraRecorder`."""
+
+    every: int = 0
+    k: int = 6
+    which: list[str] = field(default_factory=lambda: ["magnitude", "imaginary"])
+    hessians: bool = True
+    hessian_k: int = 4
+
+
+SPECTRA_WHICH = ("magnitude", "imaginary", "largest_real", "smallest_real")
+
+
+@dataclass
 class TrainConfig:
     """Everything a training run needs; see the module docstring for the file format."""
 
@@ -200,12 +192,26 @@ class TrainConfig:
     unroll: UnrollConfig = field(default_factory=UnrollConfig)
     replay: ReplayConfig = field(default_factory=ReplayConfig)
     substitution: SubstitutionConfig = field(default_factory=SubstitutionConfig)
+    checkpoint: CheckpointConfig = field(default_factory=CheckpointConfig)
+    spectra: SpectraConfig = field(default_factory=SpectraConfig)
 
     @classmethod
     def from_dict(cls, mapping: Mapping[str, Any]) -> TrainConfig:
-        """Build and validate a configuration from nested mappings (e.g. parsed TOML)."""
+        """Build and validate a configuration from nested mappings (e.g. parsed TOML).
+
+        ``[checkpoint] every`` and the top-level ``checkpoint_every`` are one setting:
+        given both, they must agree; afterwards ``checkpoint_every`` holds it.
+        """
         config = _from_mapping(cls, mapping, "")
         assert isinstance(config, TrainConfig)
+        every = config.checkpoint.every
+        if every and "checkpoint_every" in mapping and mapping["checkpoint_every"] != every:
+            raise ConfigError(
+                f"checkpoint.every: {every} differs from checkpoint_every = "
+                f"{mapping['checkpoint_every']!r} (the older spelling of the same key); give one"
+            )
+        if isinstance(every, int) and every > 0:
+            config.checkpoint_every = every
         config.validate()
         return config
 
@@ -222,6 +228,8 @@ class TrainConfig:
                 mapping.setdefault(section, {})[sub] = value
             else:
                 mapping[key] = value
+        if "checkpoint_every" in changes and "checkpoint__every" not in changes:
+            mapping["checkpoint"]["every"] = 0  # one setting, two spellings
         return TrainConfig.from_dict(mapping)
 
     def validate(self) -> None:
@@ -293,83 +301,17 @@ class TrainConfig:
         _positive(self.substitution.every, "substitution.every", allow_zero=True)
         _positive(self.substitution.duration, "substitution.duration")
         _positive(self.substitution.keep, "substitution.keep")
-
-
-# -- generic validation ----------------------------------------------------------------------
-
-
-def _type_name(annotation: Any) -> str:
-    return str(annotation).replace("typing.", "")
-
-
-def _from_mapping(cls: type, mapping: Any, where: str) -> Any:
-    prefix = f"{where}." if where else ""
-    if not isinstance(mapping, Mapping):
-        raise ConfigError(
-            f"{where or 'config'}: expected a table of settings, got {type(mapping).__name__}"
-        )
-    fields = {f.name: f for f in dataclasses.fields(cls)}
-    unknown = sorted(set(mapping) - set(fields))
-    if unknown:
-        raise ConfigError(f"{prefix}{unknown[0]}: unknown key, expected one of {sorted(fields)}")
-    values: dict[str, Any] = {}
-    defaults = cls()
-    for name, value in mapping.items():
-        default = getattr(defaults, name)
-        key = f"{prefix}{name}"
-        if dataclasses.is_dataclass(default):
-            values[name] = _from_mapping(type(default), value, key)
-        else:
-            values[name] = _coerce(value, default, key, fields[name].type)
-    return cls(**values)
-
-
-def _coerce(value: Any, default: Any, key: str, annotation: Any) -> Any:
-    if isinstance(default, bool):
-        if not isinstance(value, bool):
-            raise ConfigError(f"{key}: expected true or false, got {value!r}")
-        return value
-    if isinstance(default, int) and not isinstance(default, bool):
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise ConfigError(f"{key}: expected an integer, got {value!r}")
-        return value
-    if isinstance(default, float) and "list" not in str(annotation):
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise ConfigError(f"{key}: expected a number, got {value!r}")
-        if not math.isfinite(value):
-            raise ConfigError(f"{key}: expected a finite number, got {value!r}")
-        return float(value)
-    if isinstance(default, str):
-        if not isinstance(value, str):
-            raise ConfigError(f"{key}: expected a string, got {value!r}")
-        return value
-    if isinstance(default, dict):
-        if not isinstance(value, Mapping):
-            raise ConfigError(f"{key}: expected a table, got {value!r}")
-        return dict(value)
-    if isinstance(value, list):
-        if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value):
-            raise ConfigError(f"{key}: expected a list of numbers, got {value!r}")
-        return [float(v) for v in value]
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ConfigError(f"{key}: expected {_type_name(annotation)}, got {value!r}")
-    return float(value)
-
-
-def _positive(value: int, key: str, *, allow_zero: bool = False) -> None:
-    low = 0 if allow_zero else 1
-    if value < low:
-        raise ConfigError(f"{key}: expected an integer >= {low}, got {value}")
-
-
-def _nonnegative(value: float, key: str) -> None:
-    if not value >= 0:
-        raise ConfigError(f"{key}: expected a number >= 0, got {value}")
-
-
-def _choice(value: str, key: str, options: tuple[str, ...]) -> None:
-    if value not in options:
-        raise ConfigError(f"{key}: expected one of {', '.join(options)}; got {value!r}")
+        _positive(self.checkpoint.every, "checkpoint.every", allow_zero=True)
+        _positive(self.checkpoint.keep_every, "checkpoint.keep_every", allow_zero=True)
+        spectra = self.spectra
+        for key in ("every", "hessian_k"):
+            _positive(getattr(spectra, key), f"spectra.{key}", allow_zero=True)
+        _positive(spectra.k, "spectra.k")
+        if not spectra.which or not all(w in SPECTRA_WHICH for w in spectra.which):
+            raise ConfigError(
+                f"spectra.which: expected a list of one or more of {', '.join(SPECTRA_WHICH)}; "
+                f"got {spectra.which!r}"
+            )
 
 
 CONFIG_DIR = Path(__file__).resolve().parent / "configs"

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import math
 import sys
-import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,11 +22,12 @@ import torch
 from dynamics import UpdateRule
 from games import Game, ParameterizedGAN, flatten_params, vector_field
 
-from . import _runfiles, jsonio
+from . import _progress, _runfiles, jsonio
 from ._checkpoint import (
     CHECKPOINT,
     FORMAT,
     ConfigChanged,
+    TrainingDiverged,
     check_state,
     finite_state,
     first_line,
@@ -52,40 +52,36 @@ __all__ = [
 ]
 
 LOG = "log.jsonl"
+SNAPSHOTS = "checkpoints"
 
 Evaluator = Callable[[torch.Tensor], Mapping[str, Any]]
 Callback = Callable[[int, "Trainer"], None]
 
 
-class TrainingDiverged(RuntimeError):
-    """Losses or parameters became NaN/Inf; the last good checkpoint is kept.
-
-    Attributes
-    ----------
-    step : int
-        The step whose update produced non-finite values.
-    checkpoint : pathlib.Path or None
-        The last good checkpoint on disk (None without an output folder).
-    """
-
-    def __init__(self, message: str, step: int, checkpoint: Path | None) -> None:
-        super().__init__(message)
-        self.step = step
-        self.checkpoint = checkpoint
-
-
 @dataclass
 class TrainResult:
-    """What a run returns: final params, the evaluation history and where things are."""
+    """What a run returns: final params, the evaluation history and where things are.
+
+    ``step - start_step`` steps were trained by this call in ``seconds`` of wall time
+    (evaluations, checkpoints and callbacks included), ``steps_per_second`` on average.
+    """
 
     params: tuple[torch.Tensor, ...]
     step: int
     history: list[dict[str, Any]] = field(default_factory=list)
     steps_per_second: float = 0.0
     out_dir: Path | None = None
+    start_step: int = 0
+    seconds: float = 0.0
 
-
-# -- checkpoints --------------------------------------------------------------------------------
+    def describe(self) -> str:
+        """``"trained M steps (N → N + M) in T (R it/s)"``, or that there was nothing to do."""
+        done = self.step - self.start_step
+        if not done:
+            return f"nothing to train: the run is already at step {self.step}"
+        rate = _progress.format_rate(self.steps_per_second)
+        took = _progress.format_duration(self.seconds)
+        return f"trained {done} steps ({self.start_step} → {self.step}) in {took} ({rate})"
 
 
 # -- the trainer ---------------------------------------------------------------------------------
@@ -110,6 +106,9 @@ class Trainer:
     evaluate : callable, optional
         ``samples -> dict`` of metrics, e.g. :func:`analyses.coverage_evaluator`.
     eval_every, eval_samples, checkpoint_every, log_every : int
+    keep_every : int
+        Keep a snapshot ``checkpoints/step_NNNNNNN.pt`` (the checkpoint format, written
+        atomically) at step 0 and every ``keep_every`` steps; 0: none.
     seed : int
         Seed of the evaluation latents and of the remedies' draws.
     replay : (capacity, every) or None
@@ -119,13 +118,17 @@ class Trainer:
     dtype : torch.dtype
         Training precision (float32).
     progress : bool or None
-        Live progress line on stderr (default: when stderr is a terminal).
+        One live progress line rewritten in place (default: when ``stream`` is a
+        terminal); otherwise one plain line per logged or evaluated step.  Each line
+        shows the rate over the wall time since the previous line (evaluations,
+        checkpoints and callbacks included) and the time left.
     config : TrainConfig, optional
         Saved in the checkpoint for reference.
     callbacks : sequence of callable, optional
         Each is called as ``callback(step, trainer)`` at step 0 of a fresh run (after
-        the initial evaluation) and after every completed step (after that step's log,
-        evaluation and checkpoint), e.g. :class:`analyses.SpectraRecorder`, which acts
+        the initial evaluation) and after every completed step (after that step's
+        evaluation and checkpoint, before its log record and progress line, whose rate
+        includes the callbacks), e.g. :class:`analyses.SpectraRecorder`, which acts
         every N steps.  Callbacks must not change ``trainer.params`` or any random
         stream: then training is bit-for-bit the same with and without them.  They are
         not saved in checkpoints; pass them again when resuming.
@@ -144,6 +147,7 @@ class Trainer:
         eval_samples: int = 2500,
         checkpoint_every: int = 1000,
         log_every: int = 100,
+        keep_every: int = 0,
         seed: int = 0,
         replay: tuple[int, int] | None = None,
         substitution: Substitution | None = None,
@@ -166,6 +170,9 @@ class Trainer:
         ):
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name}: expected an integer >= 1, got {value!r}")
+        if isinstance(keep_every, bool) or not isinstance(keep_every, int) or keep_every < 0:
+            raise ValueError(f"keep_every: expected an integer >= 0, got {keep_every!r}")
+        self.keep_every = keep_every
         self.game, self.base, self.rule = game, base, rule
         self.steps = steps
         self.out_dir = None if out_dir is None else Path(out_dir)
@@ -217,7 +224,9 @@ class Trainer:
 
         ``evaluate`` is a ``samples -> dict`` function; or give ``metrics``, a factory
         taking the data mixture (so that the metrics know its modes), e.g.
-        :func:`analyses.coverage_evaluator`.  ``callbacks``: see :class:`Trainer`.
+        :func:`analyses.coverage_evaluator`.  ``callbacks``: see :class:`Trainer`; the
+        configuration's ``[spectra]`` section is recorded by the callback
+        ``analyses.SpectraRecorder.from_config(config)`` (``gamedyn train`` adds it).
         """
         device = resolve_device(config.device)
         game, base, mixture = build_game(config, device=device)
@@ -231,6 +240,11 @@ class Trainer:
         if evaluate is not None and metrics is not None:
             raise ValueError("evaluate, metrics: give one of the two, not both")
         evaluator = metrics(mixture) if metrics is not None else evaluate
+        if config.spectra.every and not callbacks:
+            (sys.stderr if stream is None else stream).write(
+                "note: [spectra] is recorded by a callback: pass "
+                "callbacks=[analyses.SpectraRecorder.from_config(config)]\n"
+            )
         return cls(
             game,
             base,
@@ -242,6 +256,7 @@ class Trainer:
             eval_samples=config.eval_samples,
             checkpoint_every=config.checkpoint_every,
             log_every=config.log_every,
+            keep_every=config.checkpoint.keep_every,
             seed=config.seed,
             replay=(config.replay.capacity, config.replay.every)
             if config.replay.capacity
@@ -318,14 +333,25 @@ class Trainer:
         """
         if self.out_dir is None:
             return None
+        return self._write(self.out_dir / CHECKPOINT)
+
+    def snapshot_path(self, step: int) -> Path | None:
+        """Where the kept snapshot of ``step`` goes (None without ``out_dir``)."""
+        return None if self.out_dir is None else self.out_dir / SNAPSHOTS / f"step_{step:07d}.pt"
+
+    def _write(self, path: Path) -> Path:
         if not (self._finite(self.params) and finite_state(self.state)):
             raise self._diverged(self.step, "the parameters or the update rule's state")
         l_g, l_d = (float(v) for v in self._eval_game.losses(self.params))
         if not (math.isfinite(l_g) and math.isfinite(l_d)):
             raise self._diverged(self.step, "the losses")
-        path = self.out_dir / CHECKPOINT
         save_checkpoint(path, self.state_dict())
         return path
+
+    def _keep(self) -> None:
+        path = self.snapshot_path(self.step)
+        if path is not None and self.keep_every and self.step % self.keep_every == 0:
+            self._write(path)
 
     def _check_config(
         self, state: Mapping[str, Any], allow_change: bool
@@ -384,18 +410,20 @@ class Trainer:
             self._log({"event": "config_change", "step": self.step, "changes": changes})
         return True
 
-    def _prepare(self, resume: bool, allow_config_change: bool) -> None:
+    def _prepare(self, resume: bool, allow_config_change: bool) -> bool:
         """Check the output folder, remove stale temporary files, resume or start afresh."""
         if self.out_dir is not None:
             _runfiles.check_out_dir(self.out_dir, (CHECKPOINT, LOG))
             for path in _runfiles.remove_stale_temporaries(self.out_dir):
                 self._note(f"removed the stale temporary file {str(path)!r} of a dead process")
         if resume and self.resume(allow_config_change=allow_config_change):
-            return
+            return True
         if self.out_dir is not None and self.step == 0 and not self.history:
-            aside = _runfiles.move_aside(self.out_dir, (CHECKPOINT, LOG, "samples"))
+            names = (CHECKPOINT, LOG, "samples", SNAPSHOTS, "spectra.jsonl")
+            aside = _runfiles.move_aside(self.out_dir, names)
             if aside is not None:
                 self._note(f"starting afresh: the earlier run's files were moved to {str(aside)!r}")
+        return False
 
     def _note(self, text: str) -> None:
         self.stream.write(f"note: {text}\n")
@@ -473,23 +501,6 @@ class Trainer:
         self.params, self.state = new, state
         self.step += 1
 
-    def _show(self, record: Mapping[str, Any], rate: float) -> None:
-        parts = [f"step {self.step}/{self.steps}", f"{rate:.1f} it/s"]
-        for key, label in (
-            ("loss_generator", "l_G"),
-            ("loss_discriminator", "l_D"),
-            ("modes_covered", "modes"),
-            ("high_quality_percent", "hq%"),
-        ):
-            if key in record and isinstance(record[key], (int, float)):
-                parts.append(f"{label} {record[key]:.3g}")
-        line = " | ".join(parts)
-        if self.progress:
-            self.stream.write("\r" + line.ljust(90))
-        else:
-            self.stream.write(line + "\n")
-        self.stream.flush()
-
     def train(
         self,
         *,
@@ -528,46 +539,50 @@ class Trainer:
             When the output folder or a file in it cannot be written (nothing already
             written is lost; rerun to continue from the last checkpoint).
         """
-        self._prepare(resume, allow_config_change)
+        resumed = self._prepare(resume, allow_config_change)
+        progress = _progress.Progress(self.stream, self.steps, live=self.progress)
+        if resumed:
+            progress.message(f"resumed from step {self.step} of {self.steps}")
         if self.step == 0 and not self.history:
             self.history.append(self.evaluation())
             self._log(self.history[-1])
+            self._keep()
             for callback in self.callbacks:
                 callback(0, self)
-        done_here, timed_steps, step_time = 0, 0, 0.0
-        rate = 0.0
+        start_step = self.step
+        progress.start(start_step)
         while self.step < self.steps:
-            if stop_after is not None and done_here >= stop_after:
+            if stop_after is not None and self.step - start_step >= stop_after:
                 break
-            tick = time.perf_counter()
             self._one_step()
-            step_time += time.perf_counter() - tick
-            timed_steps += 1
-            done_here += 1
+            record: dict[str, Any] = {}
             if self.step % self.log_every == 0:
                 l_g, l_d = (float(v) for v in self._eval_game.losses(self.params))
                 if not (math.isfinite(l_g) and math.isfinite(l_d)):
                     raise self._diverged(self.step, "the losses")
-                rate = timed_steps / max(step_time, 1e-9)
                 record = {"step": self.step, "loss_generator": l_g, "loss_discriminator": l_d}
-                self._log({**record, "steps_per_second": rate})
-                self._show(record, rate)
             if self.step % self.eval_every == 0 or self.step == self.steps:
-                record = self.evaluation()
-                self.history.append(record)
-                self._log(record)
-                self._show(record, rate)
+                self.history.append(self.evaluation())
+                record.update(self.history[-1])  # the same losses, on the same fixed batch
             if self.step % self.checkpoint_every == 0 or self.step == self.steps:
                 self.save()
+            self._keep()
             for callback in self.callbacks:
                 callback(self.step, self)
-        if self.progress:
-            self.stream.write("\n")
+            if record:  # one record and one line per step; the rate includes the callbacks
+                rate = progress.rate(self.step)
+                self._log({**record, "steps_per_second": rate})
+                progress.show(self.step, record, rate)
+        progress.end()
+        seconds = progress.elapsed()
         self.base.load_(self.params)
+        done = self.step - start_step
         return TrainResult(
             self.params,
             self.step,
             self.history,
-            timed_steps / step_time if step_time > 0 else 0.0,
+            done / seconds if done > 0 and seconds > 0 else 0.0,
             self.out_dir,
+            start_step,
+            seconds,
         )

@@ -33,7 +33,7 @@ def test_train_subcommand_runs_resumes_and_reports_bad_input(tmp_path, capsys):
     assert "trained 6 steps" in capsys.readouterr().out
     assert (out / "checkpoint.pt").is_file() and (out / "log.jsonl").is_file()
     assert main(["train", str(config), "--out", str(out), "--steps", "9"]) == 0  # resumes
-    assert "trained 9 steps" in capsys.readouterr().out
+    assert "trained 3 steps (6 → 9)" in capsys.readouterr().out
 
     bad = tmp_path / "bad.toml"
     bad.write_text("[optimizer]\nlr = -1.0\n")

@@ -723,7 +723,7 @@ def test_truncated_log_line_is_repaired(tmp_path: Path, reference: list[torch.Te
     assert f"cut-short line(s) of {str(tmp_path / 'log.jsonl')!r} (line {number})" in (
         second.stream.text
     )
-    assert _log_steps(tmp_path) == [0, 3, 3, 6, 6]  # log + evaluation records per step
+    assert _log_steps(tmp_path) == [0, 3, 6]  # one record per step (log and evaluation merged)
     for a, b in zip(_final_params(tmp_path), reference):
         assert torch.equal(a, b)
 
@@ -794,12 +794,12 @@ def test_fresh_start_moves_the_old_run_aside(tmp_path: Path) -> None:
     fresh.train(resume=False)
     assert (tmp_path / "previous" / "1" / "log.jsonl").read_text() == old_log
     assert (tmp_path / "previous" / "1" / "checkpoint.pt").is_file()
-    assert _log_steps(tmp_path) == [0, 3, 3, 6, 6]
+    assert _log_steps(tmp_path) == [0, 3, 6]
     # killed before its first checkpoint: a log, no checkpoint; the next run starts afresh
     (tmp_path / "checkpoint.pt").unlink()
     _small_trainer(tmp_path).train()
     assert (tmp_path / "previous" / "2" / "log.jsonl").is_file()
-    assert _log_steps(tmp_path) == [0, 3, 3, 6, 6]
+    assert _log_steps(tmp_path) == [0, 3, 6]
 
 
 @scenario(

@@ -20,7 +20,9 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         description="Train a neural GAN from a TOML configuration file or a shipped "
         "configuration by name (see docs/training.md); "
         "logs, samples and the checkpoint go to --out, and an existing checkpoint there "
-        "is resumed exactly.",
+        "is resumed exactly; a [spectra] table records OUT/spectra.jsonl (gamedyn "
+        "spectrum-log) and [checkpoint] keep_every keeps OUT/checkpoints/step_NNNNNNN.pt "
+        "snapshots (gamedyn path-angle, spectrum, stability).",
     )
     from gan_models import config_names
 
@@ -57,6 +59,7 @@ def run(args: argparse.Namespace) -> int:
     from gan_models import ConfigError, Trainer, TrainingDiverged, load_config
 
     from ..modes import coverage_evaluator
+    from ..training import SpectraRecorder
 
     try:
         config = load_config(args.config)
@@ -67,7 +70,10 @@ def run(args: argparse.Namespace) -> int:
         }
         if changes:
             config = config.replace(**changes)
-        trainer = Trainer.from_config(config, out_dir=args.out, metrics=coverage_evaluator)
+        callbacks = [SpectraRecorder.from_config(config)] if config.spectra.every else []
+        trainer = Trainer.from_config(
+            config, out_dir=args.out, metrics=coverage_evaluator, callbacks=callbacks
+        )
     except (ConfigError, FileNotFoundError, ValueError) as error:
         print(f"gamedyn: error: {one_line(error)}", file=sys.stderr)
         return 2
@@ -104,7 +110,7 @@ def run(args: argparse.Namespace) -> int:
         return 2
     final = result.history[-1] if result.history else {}
     print(
-        f"trained {result.step} steps ({result.steps_per_second:.1f} steps/s) into {args.out}: "
+        f"{result.describe()} into {args.out}: "
         f"modes covered {final.get('modes_covered', '?')}/{final.get('n_modes', '?')}, "
         f"high quality {final.get('high_quality_percent', float('nan')):.1f}%"
     )
