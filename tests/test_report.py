@@ -34,10 +34,10 @@ def test_folder_has_index_figures_and_summary(report):
         assert f'id="{key}"' in page
         assert summary["figures"][key], key
         for name in summary["figures"][key]:
-            for ext in ("png", "svg"):
-                path = out / "figures" / f"{name}.{ext}"
-                assert path.is_file() and path.stat().st_size > 1000, path
-            assert f'src="figures/{name}.png"' in page
+            path = out / "figures" / f"{name}.png"
+            assert path.is_file() and path.stat().st_size > 1000, path
+            assert not (out / "figures" / f"{name}.svg").exists()  # quick mode: PNG only
+            assert f'<a href="figures/{name}.png"><img src="figures/{name}.png"' in page
     assert set(summary["studies"]) == set(ANALYTIC)
     assert summary["quick"] is True and summary["seed"] == 0
     # progress: one line when a study starts and one when it ends, plus the final line
@@ -173,7 +173,9 @@ def test_temperature_quick_is_reproducible(tmp_path, monkeypatch):
     for name, run in runs.items():
         assert run["steps"] == (40 if name == "plain GAN" else 20)
         final = run["final_share"]
-        assert sum(final) == pytest.approx(1.0) and run["dominant_share_over_time"][-1] == max(final)
+        assert sum(final) == pytest.approx(1.0) and run["dominant_share_over_time"][-1] == max(
+            final
+        )
         assert len(run["dominant_share_over_time"]) == run["steps"] + 1  # every step here
     assert a["figures"]["temperature"] == ["temperature_along_training", "temperature_share"]
 
@@ -193,6 +195,27 @@ def test_parallel_studies_give_the_serial_numbers(report, tmp_path):
             assert (tmp_path / "figures" / f"{name}.png").stat().st_size > 1000
     assert lines[0] == "running 2 studies in 2 processes ..."
     assert sorted(line[:5] for line in lines[1:3]) == ["[1/2]", "[2/2]"]
+
+
+@pytest.mark.parametrize("quick", [False, True])
+def test_figures_are_png_and_svg_except_in_quick_mode(tmp_path, quick):
+    import matplotlib.pyplot as plt
+
+    from analyses.report import page
+    from analyses.report._common import Context, Section
+
+    ctx = Context(tmp_path, quick, 0, "cpu", tmp_path)
+    section = Section("k", "title", "intro")
+    fig, ax = plt.subplots()
+    ax.plot([0, 1], [1, 0])
+    ctx.save(section, fig, "line", "a line")
+    assert (tmp_path / "line.png").read_bytes()[:4] == b"\x89PNG"
+    assert (tmp_path / "line.svg").exists() is not quick
+    html = page.render(
+        [section],
+        {"version": "v", "torch": "t", "seed": 0, "quick": quick, "device": "cpu", "seconds": 1.0},
+    )
+    assert f'<a href="figures/line.{"png" if quick else "svg"}">' in html
 
 
 def test_bad_arguments():

@@ -18,7 +18,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         help="run the canonical studies and write the report folder",
         description="Run the canonical studies (x·y game, Dirac-GAN regularisers, "
         "two-timescale map, unroll depth, function-space GAN, a small neural GAN) and write "
-        "index.html, the figures (PNG and SVG) and summary.json to --out.",
+        "index.html, the figures (PNG and SVG; --quick: PNG only) and summary.json to --out.",
     )
     add_arguments(parser)
     parser.set_defaults(func=run)
@@ -104,6 +104,6 @@ def run(args: argparse.Namespace) -> int:
         return 2
     print(
         f"wrote {Path(args.out) / 'index.html'}, {sum(len(v) for v in summary['figures'].values())} "
-        f"figures (PNG and SVG) and summary.json"
+        f"figures ({'PNG' if args.quick else 'PNG and SVG'}) and summary.json"
     )
     return 0

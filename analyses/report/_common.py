@@ -51,10 +51,12 @@ def write_atomic(path: Path, write: Callable[[str], None]) -> None:
 
 @dataclass
 class Figure:
-    """One saved figure: its file stem (``figures/<name>.png``/``.svg``) and caption."""
+    """One saved figure: its file stem (``figures/<name>.png``, and ``.svg`` when
+    ``vector``) and caption."""
 
     name: str
     caption: str
+    vector: bool = True
 
 
 @dataclass
@@ -95,7 +97,8 @@ class Context:
     figures_dir: Path
 
     def save(self, section: Section, fig: Any, name: str, caption: str) -> None:
-        """Write ``fig`` as PNG and SVG, close it and attach it to ``section``."""
+        """Write ``fig`` as PNG (and SVG, except in quick mode), close it and attach it to
+        ``section``."""
         import matplotlib.pyplot as plt
 
         # tight: no title, label or colour bar is cut at the figure's edge
@@ -103,12 +106,13 @@ class Context:
             self.figures_dir / f"{name}.png",
             lambda tmp: fig.savefig(tmp, dpi=100, format="png", bbox_inches="tight"),
         )
-        write_atomic(
-            self.figures_dir / f"{name}.svg",
-            lambda tmp: fig.savefig(tmp, format="svg", bbox_inches="tight"),
-        )
+        if not self.quick:  # quick mode: PNG only (SVG of the streamplots is slow)
+            write_atomic(
+                self.figures_dir / f"{name}.svg",
+                lambda tmp: fig.savefig(tmp, format="svg", bbox_inches="tight"),
+            )
         plt.close(fig)
-        section.figures.append(Figure(name, caption))
+        section.figures.append(Figure(name, caption, vector=not self.quick))
 
 
 def fill(section: Section, computed: Computed) -> None:

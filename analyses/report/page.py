@@ -64,7 +64,8 @@ def render(sections: Sequence[Section], meta: Mapping[str, Any]) -> str:
             parts.append("</table>")
         for f in s.figures:
             parts.append(
-                f'<figure><a href="figures/{e(f.name)}.svg"><img src="figures/{e(f.name)}.png" '
+                f'<figure><a href="figures/{e(f.name)}.{"svg" if f.vector else "png"}">'
+                f'<img src="figures/{e(f.name)}.png" '
                 f'alt="{e(f.caption)}"></a><figcaption><b>{e(f.name)}</b>: {e(f.caption)}'
                 "</figcaption></figure>"
             )
