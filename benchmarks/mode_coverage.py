@@ -22,6 +22,12 @@ also keeps 500 of its samples at every evaluation for the figures.
     python benchmarks/mode_coverage.py --datasets ring --rows plain "unrolled K=10"
     python benchmarks/mode_coverage.py --report-only   # summary.json, table, figures
     python benchmarks/mode_coverage.py --quick         # a smoke test in a scratch folder
+
+A run of hours next to a git working tree: give ``--out`` a folder outside it (e.g.
+``--out ../sweep-out``) and copy its ``results.jsonl`` into ``docs/mode_coverage/``
+before ``--report-only`` and a commit, so that no checkout, stash or merge replaces the
+file under the running benchmark (``analyses.sweep`` follows a replaced file, but the
+copy keeps the two apart).
 """
 
 from __future__ import annotations
