@@ -8,6 +8,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from ._common import positive_int
+
 __all__ = ["add_arguments", "add_parser", "default_jobs", "run"]
 
 
@@ -52,22 +54,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--jobs",
-        type=_jobs,
+        type=positive_int,
         default=None,
         metavar="N",
         help="studies run at once, each in its own process (default: the number of CPU "
         "cores, at most 4; 1 runs them one after the other in this process)",
     )
-
-
-def _jobs(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an int >= 1, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected an int >= 1, got {text!r}")
-    return value
 
 
 def default_jobs() -> int:
