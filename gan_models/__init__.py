@@ -12,6 +12,7 @@ networks work with :func:`torch.func.functional_call`, so :class:`games.FlatModu
 them into flat players of a game.
 """
 
+from ._interrupt import TrainingInterrupted
 from .config import (
     ConfigError,
     TrainConfig,
@@ -57,6 +58,7 @@ __all__ = [
     "TrainResult",
     "Trainer",
     "TrainingDiverged",
+    "TrainingInterrupted",
     "build_data",
     "build_game",
     "build_rule",

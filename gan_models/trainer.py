@@ -38,6 +38,7 @@ from ._checkpoint import (
     to_device,
     unpack_state,
 )
+from ._interrupt import StopRequests, TrainingInterrupted
 from .config import TrainConfig, build_game, build_rule, resolve_device
 from .data import GaussianMixture
 from .remedies import ReplayBuffer, Substitution
@@ -551,28 +552,37 @@ class Trainer:
                 callback(0, self)
         start_step = self.step
         progress.start(start_step)
-        while self.step < self.steps:
-            if stop_after is not None and self.step - start_step >= stop_after:
-                break
-            self._one_step()
-            record: dict[str, Any] = {}
-            if self.step % self.log_every == 0:
-                l_g, l_d = (float(v) for v in self._eval_game.losses(self.params))
-                if not (math.isfinite(l_g) and math.isfinite(l_d)):
-                    raise self._diverged(self.step, "the losses")
-                record = {"step": self.step, "loss_generator": l_g, "loss_discriminator": l_d}
-            if self.step % self.eval_every == 0 or self.step == self.steps:
-                self.history.append(self.evaluation())
-                record.update(self.history[-1])  # the same losses, on the same fixed batch
-            if self.step % self.checkpoint_every == 0 or self.step == self.steps:
-                self.save()
-            self._keep()
-            for callback in self.callbacks:
-                callback(self.step, self)
-            if record:  # one record and one line per step; the rate includes the callbacks
-                rate = progress.rate(self.step)
-                self._log({**record, "steps_per_second": rate})
-                progress.show(self.step, record, rate)
+        with StopRequests() as stops:  # SIGINT/SIGTERM: finish the step, checkpoint, raise
+            while self.step < self.steps:
+                if stop_after is not None and self.step - start_step >= stop_after:
+                    break
+                self._one_step()
+                record: dict[str, Any] = {}
+                if self.step % self.log_every == 0:
+                    l_g, l_d = (float(v) for v in self._eval_game.losses(self.params))
+                    if not (math.isfinite(l_g) and math.isfinite(l_d)):
+                        raise self._diverged(self.step, "the losses")
+                    record = {"step": self.step, "loss_generator": l_g, "loss_discriminator": l_d}
+                if self.step % self.eval_every == 0 or self.step == self.steps:
+                    self.history.append(self.evaluation())
+                    record.update(self.history[-1])  # the same losses, on the same fixed batch
+                if self.step % self.checkpoint_every == 0 or self.step == self.steps:
+                    self.save()
+                self._keep()
+                for callback in self.callbacks:
+                    callback(self.step, self)
+                if record:  # one record and one line per step; the rate includes the callbacks
+                    rate = progress.rate(self.step)
+                    self._log({**record, "steps_per_second": rate})
+                    progress.show(self.step, record, rate)
+                if stops.requested is not None and self.step < self.steps:
+                    path = self.save()
+                    self.base.load_(self.params)
+                    self._log(
+                        {"event": "interrupted", "step": self.step, "signal": stops.signal_name}
+                    )
+                    progress.message(f"interrupted by {stops.signal_name} after step {self.step}")
+                    raise TrainingInterrupted(self.step, path, stops.signal_name)
         progress.end()
         seconds = progress.elapsed()
         self.base.load_(self.params)

@@ -56,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
     resumed or a file being written ends with one line ``gamedyn: error: ...`` and exit
     status 2; nothing already written is lost, and the line says how to continue.
     """
-    from gan_models import ConfigError, Trainer, TrainingDiverged, load_config
+    from gan_models import ConfigError, Trainer, TrainingDiverged, TrainingInterrupted, load_config
 
     from ..modes import coverage_evaluator
     from ..training import SpectraRecorder
@@ -81,6 +81,9 @@ def run(args: argparse.Namespace) -> int:
         result = trainer.train(
             resume=not args.no_resume, allow_config_change=args.allow_config_change
         )
+    except TrainingInterrupted as error:  # SIGINT/SIGTERM: the step finished, checkpoint written
+        print(f"gamedyn: {one_line(error)}", file=sys.stderr)
+        return 130 if error.signal_name == "SIGINT" else 143
     except TrainingDiverged as error:
         if error.checkpoint is None:  # the library's message points at trainer.params
             print(
