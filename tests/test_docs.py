@@ -173,6 +173,9 @@ def _check_figure(name: str, options: dict[str, str]) -> None:
         if ax.get_label() != "<colorbar>":
             assert ax.lines or ax.collections or ax.images, f"{name}: an empty panel"
     assert options.get("caption"), f"{name}: a figure without a caption"
+    # in MyST every {eval-rst} block counts its plots from 1, so without a prefix of its
+    # own each figure of a page would be written to the same file (PAGE-1.png)
+    assert options.get("filename-prefix"), f"{name}: a figure without :filename-prefix:"
 
 
 def _run_plot_block(block: Block, name: str, plot_ns: dict, code: object) -> dict:
@@ -204,7 +207,9 @@ def test_code_blocks_run(page: Path, tmp_path: Path, monkeypatch: pytest.MonkeyP
         assert not fences, f"{page.name}: plain code blocks (lines {fences}) next to plots"
         assert len(in_context) == len(blocks), f"{page.name}: a .. plot:: without :context:"
         assert blocks[0].plot["context"] == "reset", f"{page.name}: start with :context: reset"
-        assert [b for b in blocks if "nofigs" not in b.plot], f"{page.name}: no figure"
+        figures = [b.plot.get("filename-prefix") for b in blocks if "nofigs" not in b.plot]
+        assert figures, f"{page.name}: no figure"
+        assert len(set(figures)) == len(figures), f"{page.name}: two figures share a file name"
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(plt, "show", lambda *args, **kwargs: None)
     namespace: dict = {"__name__": "__docs__"}

@@ -187,7 +187,7 @@ def _check_site(site: Path) -> None:
         html = (site / page).read_text(encoding="utf-8")
         shown = re.findall(r'<img[^>]*class="plot-directive"[^>]*src="([^"]+)"', html)
         wanted = source.read_text(encoding="utf-8").count(":caption:")
-        assert shown and len(shown) == wanted, (page, shown, wanted)
+        assert shown and len(set(shown)) == len(shown) == wanted, (page, shown, wanted)
         assert html.count("<figcaption") >= wanted, page
     # types link to their pages: in the signature (an annotation written with its private
     # module, games._protocol.Game) and in the numpydoc "Parameters" section (Game)
