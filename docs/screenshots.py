@@ -5,7 +5,7 @@ Run after a docs build::
     python docs/screenshots.py [docs/_build/html]
 
 It writes ``landing.png``, ``gallery.png``, ``tutorial.png`` and ``theory.png`` (1,280 px
-wide: the top of each page, the tutorial's first build-time figure with the code above
+wide: the top of each page, the tutorial's mode-coverage figure with the code above
 it) into ``docs/_static/screenshots/`` so a reviewer sees the site
 without building it, and fails (exit 1, one line per problem) when a page shows an image
 that did not load, logs a console error, overflows 1,280 px horizontally, or leaves
@@ -323,7 +323,13 @@ def problems(
 PAGES: tuple[tuple[str, str, int, bool, str | None], ...] = (
     ("landing.png", "index.html", 1400, False, None),
     ("gallery.png", "auto_examples/games/plot_bilinear_spiral.html", 1400, False, None),
-    ("tutorial.png", "tutorials/trained_gan.html", 1400, False, "img.plot-directive"),
+    (
+        "tutorial.png",
+        "tutorials/trained_gan.html",
+        1400,
+        False,
+        "#mode-coverage img.plot-directive",
+    ),
     ("theory.png", "theory.html", 1400, True, None),
 )
 ABOVE = 800
