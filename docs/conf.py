@@ -26,6 +26,7 @@ import types
 from pathlib import Path
 
 import matplotlib
+from numpydoc.xref import DEFAULT_LINKS
 
 matplotlib.use("Agg")  # before anything imports pyplot: headless builds
 
@@ -119,7 +120,10 @@ autodoc_typehints = "signature"
 autodoc_typehints_format = "short"
 python_use_unqualified_type_names = True
 numpydoc_xref_param_type = True
-numpydoc_xref_aliases = {
+# numpydoc's own aliases point into the Python and NumPy inventories (``bool`` to
+# ``python:bltin-boolean-values``, ``array_like`` to ``numpy:array_like``): without
+# intersphinx those are broken references, so each of its names stays a plain name
+numpydoc_xref_aliases = {name: name for name in DEFAULT_LINKS} | {
     name: f"{package.__name__}.{name}"
     for package in (games, dynamics, analyses, gan_models)
     for name in package.__all__
