@@ -20,11 +20,13 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import sys
 import types
 from pathlib import Path
 
 import matplotlib
+from numpydoc.xref import DEFAULT_LINKS
 
 matplotlib.use("Agg")  # before anything imports pyplot: headless builds
 
@@ -36,7 +38,10 @@ if os.environ.get("GAMEDYN_DOCS_QUICK"):
     os.environ.setdefault("GAMEDYN_QUICK", "1")
 os.environ.setdefault("MPLBACKEND", "Agg")
 
+import analyses  # noqa: E402
+import dynamics  # noqa: E402
 import games  # noqa: E402
+import gan_models  # noqa: E402
 
 # -- project ---------------------------------------------------------------------------
 
@@ -91,12 +96,39 @@ myst_dmath_double_inline = True
 autosummary_generate = True
 autosummary_imported_members = True
 autodoc_default_options = {"member-order": "bysource"}
-autodoc_typehints = "none"  # the numpydoc sections carry the types
 autodoc_preserve_defaults = True
 numpydoc_show_class_members = False
 numpydoc_class_members_toctree = False
-numpydoc_xref_param_type = False
 numpydoc_validation_checks: set[str] = set()
+
+# -- cross-links -----------------------------------------------------------------------
+#
+# Types link to their pages, in signatures and in the numpydoc "Parameters"/"Returns"
+# sections.  Signatures show the annotations with short names (``Game``, not
+# ``games._protocol.Game``); every public class is defined in a private module, so
+# ``_public_target`` below resolves ``games._protocol.Game`` to the documented
+# ``games.Game``.  In the numpydoc sections a public name of the four packages in a
+# type (``game : Game``) links to its page (``numpydoc_xref_aliases``); every other word
+# of a type ("tuple of", "optional", "float") stays text.
+#
+# No intersphinx: torch, numpy, scipy, matplotlib and networkx publish their
+# ``objects.inv`` only on their own sites, none of the installed packages ships one, and
+# the build fetches nothing from another host.  Their names (``torch.Tensor``,
+# ``numpy.ndarray``) are therefore plain code, not links; nitpicky mode stays off, so
+# a name without a page is shown as code and is not a warning.
+autodoc_typehints = "signature"
+autodoc_typehints_format = "short"
+python_use_unqualified_type_names = True
+numpydoc_xref_param_type = True
+# numpydoc's own aliases point into the Python and NumPy inventories (``bool`` to
+# ``python:bltin-boolean-values``, ``array_like`` to ``numpy:array_like``): without
+# intersphinx those are broken references, so each of its names stays a plain name
+numpydoc_xref_aliases = {name: name for name in DEFAULT_LINKS} | {
+    name: f"{package.__name__}.{name}"
+    for package in (games, dynamics, analyses, gan_models)
+    for name in package.__all__
+}
+numpydoc_xref_ignore = "all"  # only the aliases above become links
 
 # -- the gallery -----------------------------------------------------------------------
 
@@ -124,10 +156,21 @@ sphinx_gallery_conf = {
 
 # -- figures made at build time (``.. plot::``) ----------------------------------------
 
+# The landing page's and the theory page's figures are self-contained ``.. plot::``
+# blocks.  The tutorials and how-to guides are run at build time as a whole: every code
+# block of such a page is a ``.. plot::`` (inside ``{eval-rst}``) with ``:context:``, so
+# the blocks share one namespace in page order (the first says ``:context: reset``),
+# blocks without a figure say ``:nofigs:`` and the others ``:context: close-figs`` and a
+# ``:caption:``.  tests/test_docs.py runs the pages the same way.  Their runs are short
+# (tens of steps, small grids) and their text says so.
 plot_formats = [("png", 110)]
 plot_html_show_formats = False
 plot_html_show_source_link = False
+plot_include_source = True
 plot_rcparams = {"figure.figsize": (6.0, 5.0), "figure.autolayout": True}
+# the pages write files (a TOML configuration, a training run's folder): into a scratch
+# folder emptied when a build starts (``_fresh_plot_folder``), not next to their sources
+plot_working_directory = str(DOCS / "_build" / "plot_work")
 
 # -- HTML ------------------------------------------------------------------------------
 
@@ -262,6 +305,40 @@ def _alias_docstring(app, what, name, obj, options, lines):
             return
 
 
+def _public_target(app, env, node, contnode):
+    """``games._protocol.Game`` (a signature's annotation) links to the page of ``games.Game``.
+
+    The public classes and functions live in private modules and are documented under
+    their package; Sphinx writes an annotation with the defining module.  A target
+    ``package._module.Name`` whose ``Name`` the package exports resolves to
+    ``package.Name``; any other missing reference is left to Sphinx (shown as code).
+    """
+    if node.get("refdomain") != "py":
+        return None
+    target = node.get("reftarget", "")
+    package, _, rest = target.partition(".")
+    name = rest.rpartition(".")[2]
+    if package not in ("games", "dynamics", "analyses", "gan_models") or rest == name:
+        return None
+    if not rest.startswith("_") and "._" not in "." + rest:
+        return None
+    module = sys.modules.get(package)
+    if module is None or name not in getattr(module, "__all__", ()):
+        return None
+    domain = env.get_domain("py")
+    return domain.resolve_xref(
+        env, node.get("refdoc"), app.builder, node.get("reftype"), f"{package}.{name}",
+        node, contnode,
+    )  # fmt: skip
+
+
+def _fresh_plot_folder(app):
+    """An empty working folder for the pages' code at the start of every build."""
+    folder = Path(app.config.plot_working_directory)
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+
+
 def _drop_object_base(app, name, obj, options, bases):
     """No "Bases: object" line on every plain class."""
     bases[:] = [base for base in bases if base is not object]
@@ -272,3 +349,5 @@ def setup(app):
     app.connect("autodoc-process-signature", _no_signature_for_data, priority=100)
     app.connect("autodoc-process-docstring", _alias_docstring)
     app.connect("autodoc-process-bases", _drop_object_base)
+    app.connect("missing-reference", _public_target)
+    app.connect("builder-inited", _fresh_plot_folder)

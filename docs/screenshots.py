@@ -5,7 +5,8 @@ Run after a docs build::
     python docs/screenshots.py [docs/_build/html]
 
 It writes ``landing.png``, ``gallery.png``, ``tutorial.png`` and ``theory.png`` (1,280 px
-wide, the top of each page) into ``docs/_static/screenshots/`` so a reviewer sees the site
+wide: the top of each page, the tutorial's mode-coverage figure with the code above
+it) into ``docs/_static/screenshots/`` so a reviewer sees the site
 without building it, and fails (exit 1, one line per problem) when a page shows an image
 that did not load, logs a console error, overflows 1,280 px horizontally, or leaves
 formulas untypeset.
@@ -256,9 +257,11 @@ class Chromium:
                 found.append(f"log: {entry.get('text')} {entry.get('url', '')}".rstrip())
         return found
 
-    def screenshot(self, path: str | os.PathLike[str], *, height: int | None = None) -> Path:
-        """Write a PNG of the page's top ``height`` pixels (default: the viewport)."""
-        clip = {"x": 0, "y": 0, "width": self.width, "height": height or self.height, "scale": 1}
+    def screenshot(
+        self, path: str | os.PathLike[str], *, height: int | None = None, top: int = 0
+    ) -> Path:
+        """Write a PNG of ``height`` pixels of the page (default: the viewport) from ``top``."""
+        clip = {"x": 0, "y": top, "width": self.width, "height": height or self.height, "scale": 1}
         data = self.call(
             "Page.captureScreenshot", format="png", clip=clip, captureBeyondViewport=True
         )["data"]
@@ -314,13 +317,30 @@ def problems(
     return found
 
 
-# The pages photographed: (file, page in the built site, pixels from the top, maths?).
-PAGES = (
-    ("landing.png", "index.html", 1400, False),
-    ("gallery.png", "auto_examples/games/plot_bilinear_spiral.html", 1400, False),
-    ("tutorial.png", "tutorials/trained_gan.html", 1400, False),
-    ("theory.png", "theory.html", 1400, True),
+# The pages photographed: (file, page in the built site, height in pixels, maths?, and
+# where the picture starts: None for the top of the page, else a CSS selector whose first
+# element is shown with 800 px of the page above it).
+PAGES: tuple[tuple[str, str, int, bool, str | None], ...] = (
+    ("landing.png", "index.html", 1400, False, None),
+    ("gallery.png", "auto_examples/games/plot_bilinear_spiral.html", 1400, False, None),
+    (
+        "tutorial.png",
+        "tutorials/trained_gan.html",
+        1400,
+        False,
+        "#mode-coverage img.plot-directive",
+    ),
+    ("theory.png", "theory.html", 1400, True, None),
 )
+ABOVE = 800
+
+# the page offset of the first element matching a selector (0 when none matches)
+OFFSET = """
+(() => {
+  const element = document.querySelector(%s);
+  return element ? Math.round(element.getBoundingClientRect().top + window.scrollY) : 0;
+})()
+"""
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -338,10 +358,13 @@ def main(argv: list[str] | None = None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     found: list[str] = []
     with Chromium(browser) as chromium:
-        for file, page, height, maths in PAGES:
+        for file, page, height, maths, selector in PAGES:
             state = chromium.open((site / page).resolve().as_uri())
             found += problems(page, state, maths=maths)
-            path = chromium.screenshot(out / file, height=height)
+            top = 0
+            if selector is not None:
+                top = max(0, int(chromium.evaluate(OFFSET % json.dumps(selector))) - ABOVE)
+            path = chromium.screenshot(out / file, height=height, top=top)
             print(
                 f"{path.relative_to(here.parent)}: {page}, {state['images']} images, "
                 f"{state['mathjax']} formulas typeset, {path.stat().st_size // 1024} KB"

@@ -4,6 +4,14 @@
   guides, theory, the CLI page) runs: the blocks of one page are executed in order in one
   namespace, in a temporary folder; blocks with ``>>>`` prompts run as doctests (their
   output is checked).
+- The tutorials and how-to guides run at build time: their code blocks are
+  ``.. plot::`` directives (matplotlib's plot directive, inside ``{eval-rst}``: MyST's own
+  directive syntax cannot host it) sharing one ``:context:``, the first one
+  ``:context: reset``, so Sphinx runs the page's code in order and shows the figures;
+  here they run the same way.  Every plot without ``:nofigs:`` draws one figure, with
+  no empty panel, and has a caption.  Such a page has no plain ``python`` fence: a
+  fence would run here but not at build time.  A ``.. plot::`` without ``:context:``
+  (the theory page's) runs in a fresh namespace, as Sphinx runs it.
 - The API reference lists every name of each package's ``__all__`` (and nothing else),
   and every such name has a docstring of its own.
 - The generated CLI page covers every subcommand, and every gallery folder has the
@@ -22,6 +30,7 @@ import re
 import sys
 import types
 from pathlib import Path
+from typing import NamedTuple
 
 import matplotlib
 import pytest
@@ -46,26 +55,69 @@ PAGES = sorted(
 INDEX_PAGES = {DOCS / "tutorials" / "index.md", DOCS / "howto" / "index.md"}
 
 MD_FENCE = re.compile(
-    r"^(?P<fence>```+|~~~+)[ \t]*(?:python|pycon|py|\{code-block\}[ \t]+(?:python|pycon))[ \t]*\n"
+    r"^(?P<fence>```+|~~~+)[ \t]*(?P<kind>python|pycon|py|\{code-block\}[ \t]+(?:python|pycon)|\{eval-rst\})[ \t]*\n"
     r"(?P<body>.*?)^(?P=fence)[ \t]*$",
     re.MULTILINE | re.DOTALL,
 )
+OPTION = re.compile(r"^:(?P<name>[\w-]+):[ \t]*(?P<value>.*)$")
+# the tutorials and how-to guides: their code runs at build time through the plot directive
+BUILD_TIME = ("tutorials/*", "howto/*")
+
+
+class Block(NamedTuple):
+    """One code block of a page: its first line, its source and, for a ``{plot}``
+    directive, its options (``None`` for a plain code block)."""
+
+    lineno: int
+    source: str
+    plot: dict[str, str] | None = None
+
+
 RST_DIRECTIVE = re.compile(
     r"^(?P<indent>[ \t]*)\.\. (?:code-block|code|sourcecode)::[ \t]*(?:python|pycon)\s*$"
 )
 
 
-def _md_blocks(text: str) -> list[tuple[int, str]]:
-    return [
-        (text.count("\n", 0, match.start()) + 2, match.group("body"))
-        for match in MD_FENCE.finditer(text)
-    ]
+def _plot_directives(text: str, first_line: int) -> list[Block]:
+    """The ``.. plot::`` directives of an reST text whose first line is ``first_line``."""
+    lines = text.splitlines()
+    blocks = []
+    i = 0
+    while i < len(lines):
+        if lines[i].rstrip() != ".. plot::":
+            i += 1
+            continue
+        i += 1
+        options: dict[str, str] = {}
+        while i < len(lines) and (option := OPTION.match(lines[i].strip())):
+            options[option.group("name")] = option.group("value").strip()
+            i += 1
+        while i < len(lines) and not lines[i].strip():
+            i += 1
+        start, body = i, []
+        while i < len(lines) and (not lines[i].strip() or lines[i].startswith(" ")):
+            body.append(lines[i])
+            i += 1
+        source = inspect.cleandoc("\n".join(body)) + "\n"
+        blocks.append(Block(first_line + start, source, options))
+    return blocks
 
 
-def _rst_blocks(text: str) -> list[tuple[int, str]]:
+def _md_blocks(text: str) -> list[Block]:
+    blocks = []
+    for match in MD_FENCE.finditer(text):
+        lineno = text.count("\n", 0, match.start()) + 2
+        if match.group("kind") == "{eval-rst}":
+            blocks += _plot_directives(match.group("body"), lineno)
+        else:
+            blocks.append(Block(lineno, match.group("body")))
+    return blocks
+
+
+def _rst_blocks(text: str) -> list[Block]:
     """``.. code-block:: python`` bodies and doctest paragraphs (``>>>``), in page order."""
     lines = text.splitlines()
-    blocks: list[tuple[int, str]] = []
+    blocks: list[Block] = []
     i = 0
     while i < len(lines):
         match = RST_DIRECTIVE.match(lines[i])
@@ -82,21 +134,21 @@ def _rst_blocks(text: str) -> list[tuple[int, str]]:
             ):
                 body.append(lines[i])
                 i += 1
-            blocks.append((start + 1, inspect.cleandoc("\n".join(body)) + "\n"))
+            blocks.append(Block(start + 1, inspect.cleandoc("\n".join(body)) + "\n"))
             continue
         if lines[i].lstrip().startswith(">>>"):
             start, body = i, []
             while i < len(lines) and lines[i].strip():
                 body.append(lines[i])
                 i += 1
-            blocks.append((start + 1, inspect.cleandoc("\n".join(body)) + "\n"))
+            blocks.append(Block(start + 1, inspect.cleandoc("\n".join(body)) + "\n"))
             continue
         i += 1
     return blocks
 
 
-def python_blocks(path: Path) -> list[tuple[int, str]]:
-    """(line number, source) of every Python code block of a page, in order."""
+def python_blocks(path: Path) -> list[Block]:
+    """Every Python code block of a page (``{plot}`` directives included), in order."""
     text = path.read_text(encoding="utf-8")
     return _md_blocks(text) if path.suffix == ".md" else _rst_blocks(text)
 
@@ -113,6 +165,35 @@ def _run_doctest(source: str, namespace: dict, name: str, lineno: int) -> None:
         pytest.fail(f"doctest block at {name} failed:\n{report.getvalue()}", pytrace=False)
 
 
+def _check_figure(name: str, options: dict[str, str]) -> None:
+    """What the plot directive would show after a block: one figure, no empty panel."""
+    figures = [plt.figure(n) for n in plt.get_fignums()]
+    assert len(figures) == 1, f"{name}: {len(figures)} figures open after a figure block"
+    for ax in figures[0].axes:
+        if ax.get_label() != "<colorbar>":
+            assert ax.lines or ax.collections or ax.images, f"{name}: an empty panel"
+    assert options.get("caption"), f"{name}: a figure without a caption"
+    # in MyST every {eval-rst} block counts its plots from 1, so without a prefix of its
+    # own each figure of a page would be written to the same file (PAGE-1.png)
+    assert options.get("filename-prefix"), f"{name}: a figure without :filename-prefix:"
+
+
+def _run_plot_block(block: Block, name: str, plot_ns: dict, code: object) -> dict:
+    """Run a ``{plot}`` block as the plot directive does; return the plot namespace."""
+    options = block.plot or {}
+    context = options.get("context")
+    if "context" not in options or context == "reset":
+        plot_ns = {}  # no context: a fresh namespace; reset: a fresh shared one
+    if "context" not in options or context == "close-figs":
+        plt.close("all")
+    if not plot_ns:  # the directive's default plot_pre_code
+        exec("import numpy as np\nfrom matplotlib import pyplot as plt\n", plot_ns)
+    exec(code, plot_ns)
+    if "nofigs" not in options:
+        _check_figure(name, options)
+    return plot_ns
+
+
 @pytest.mark.parametrize("page", PAGES, ids=[str(p.relative_to(DOCS)) for p in PAGES])
 def test_code_blocks_run(page: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     blocks = python_blocks(page)
@@ -120,20 +201,35 @@ def test_code_blocks_run(page: Path, tmp_path: Path, monkeypatch: pytest.MonkeyP
         assert not blocks, f"{page.name}: an index page with code; list it as a normal page"
         return
     assert blocks, f"{page.relative_to(DOCS)} has no Python code block to run"
+    in_context = [block for block in blocks if block.plot is not None and "context" in block.plot]
+    if any(page.match(pattern) for pattern in BUILD_TIME) or in_context:
+        fences = [block.lineno for block in blocks if block.plot is None]
+        assert not fences, f"{page.name}: plain code blocks (lines {fences}) next to plots"
+        assert len(in_context) == len(blocks), f"{page.name}: a .. plot:: without :context:"
+        assert blocks[0].plot["context"] == "reset", f"{page.name}: start with :context: reset"
+        figures = [b.plot.get("filename-prefix") for b in blocks if "nofigs" not in b.plot]
+        assert figures, f"{page.name}: no figure"
+        assert len(set(figures)) == len(figures), f"{page.name}: two figures share a file name"
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(plt, "show", lambda *args, **kwargs: None)
     namespace: dict = {"__name__": "__docs__"}
     relative = page.relative_to(ROOT)
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # small tensors: threads only add contention
+    plt.close("all")
     try:
-        for lineno, source in blocks:
-            name = f"{relative}:{lineno}"
-            if re.search(r"^\s*>>>", source, flags=re.MULTILINE):
-                _run_doctest(source, namespace, name, lineno)
+        for block in blocks:
+            name = f"{relative}:{block.lineno}"
+            # leading newlines: tracebacks give the line number in the page
+            code = compile("\n" * (block.lineno - 1) + block.source, str(relative), "exec")
+            if block.plot is not None:
+                plot_namespace = _run_plot_block(block, name, namespace, code)
+                if "context" in block.plot:  # the page's namespace is the plots' context
+                    namespace = plot_namespace
+            elif re.search(r"^\s*>>>", block.source, flags=re.MULTILINE):
+                _run_doctest(block.source, namespace, name, block.lineno)
             else:
-                # leading newlines: tracebacks give the line number in the page
-                exec(compile("\n" * (lineno - 1) + source, str(relative), "exec"), namespace)
+                exec(code, namespace)
     finally:
         torch.set_num_threads(threads)
         plt.close("all")
@@ -147,9 +243,20 @@ def test_pages_found() -> None:
 
 def test_block_extraction() -> None:
     md = "text\n```python\nx = 1\n```\n\n```bash\nls\n```\n```pycon\n>>> 1 + 1\n2\n```\n"
-    assert [body for _, body in _md_blocks(md)] == ["x = 1\n", ">>> 1 + 1\n2\n"]
+    assert [body for _, body, _ in _md_blocks(md)] == ["x = 1\n", ">>> 1 + 1\n2\n"]
+    md = (
+        "a\n\n```{eval-rst}\n.. plot::\n   :context: reset\n   :nofigs:\n\n   y = 2\n\n"
+        "   if y:\n       y = 3\n```\n```python\nw = 1\n```\n```{eval-rst}\nText.\n\n"
+        ".. plot::\n   :context: close-figs\n   :caption: c d\n\n   z = y\n```\n"
+    )
+    assert _md_blocks(md) == [
+        Block(8, "y = 2\n\nif y:\n    y = 3\n", {"context": "reset", "nofigs": ""}),
+        Block(14, "w = 1\n"),
+        Block(23, "z = y\n", {"context": "close-figs", "caption": "c d"}),
+    ]
+    assert [md.splitlines()[n - 1].strip() for n in (8, 14, 23)] == ["y = 2", "w = 1", "z = y"]
     rst = "T\n\n.. code-block:: python\n   :caption: c\n\n   a = 1\n\n   b = a\n\nend\n\n   >>> a + b\n   2\n"
-    assert [body for _, body in _rst_blocks(rst)] == ["a = 1\n\nb = a\n", ">>> a + b\n2\n"]
+    assert [body for _, body, _ in _rst_blocks(rst)] == ["a = 1\n\nb = a\n", ">>> a + b\n2\n"]
 
 
 # -- the API reference ------------------------------------------------------------------
