@@ -29,7 +29,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the ``report`` subcommand's options to ``parser``."""
-    from ..report import STUDIES
+    from ._names import STUDIES
 
     parser.add_argument(
         "--out", default="gamedyn-report", help="output folder (default: ./gamedyn-report)"
