@@ -87,9 +87,10 @@ def summary_lines(summary: dict[str, Any], axes: Sequence[Axis], files: Sequence
         f"largest stable {step} for each {row} (on the grid):",
     ]
     entries = summary["largest_stable"]
-    shown = range(len(entries))
+    shown: list[int] = list(range(len(entries)))
     if len(entries) > SUMMARY_ROWS:
-        shown = sorted(set(np.linspace(0, len(entries) - 1, SUMMARY_ROWS).round().astype(int)))
+        spaced = np.linspace(0, len(entries) - 1, SUMMARY_ROWS).round().astype(int)
+        shown = sorted({int(k) for k in spaced})
     rows = [
         [
             f"{entries[k][row]:.6g}",
