@@ -5,52 +5,57 @@ stability regions and two-timescale studies, Display objects for the plots; the
 ``gamedyn`` command line.
 """
 
-from .checkpoints import checkpoint_game
-from .digits import DigitClassifier, digit_classifier, digit_coverage, frechet_distance
-from .hopping import (
-    ModeHoppingGraphDisplay,
-    dominant_modes,
-    hopping_cycles,
-    mode_hopping_graph,
-)
-from .mode_plots import CoverageDisplay, SamplesDisplay
-from .mode_summary import collapse_statistics, format_table, summarize
-from .modes import ModeCoverage, coverage_evaluator, gaussian_high_quality_rate, mode_coverage
-from .path_angle import PathAngle, PathAngleDisplay, path_angle
-from .plots import (
-    EigenvalueDisplay,
-    PhasePortraitDisplay,
-    SpectralRadiusDisplay,
-    StabilityRegionDisplay,
-    TrajectoryNormDisplay,
-)
-from .regions import StabilityRegion, stability_region, two_timescale
-from .report import generate_report
-from .run_plots import RunRecord, plot_run, read_run
-from .spectra import (
-    Spectrum,
-    eigenvalues,
-    hessian_eigenvalues,
-    jacobian_operator,
-    symbolic_eigenvalues,
-    top_eigenvalues,
-)
-from .stability import (
-    Classification,
-    UnrollDepthStudy,
-    classify,
-    find_fixed_points,
-    max_stable_step,
-    step_size_bounds,
-    unroll_depth,
-)
-from .sweep import SweepResult, derive_seed, sweep
-from .training import (
-    SpectraAlongTrainingDisplay,
-    SpectraRecorder,
-    load_spectra_log,
-    spectra_record,
-)
+from typing import TYPE_CHECKING
+
+from games.lazy import attach
+
+if TYPE_CHECKING:
+    from .checkpoints import checkpoint_game
+    from .digits import DigitClassifier, digit_classifier, digit_coverage, frechet_distance
+    from .hopping import (
+        ModeHoppingGraphDisplay,
+        dominant_modes,
+        hopping_cycles,
+        mode_hopping_graph,
+    )
+    from .mode_plots import CoverageDisplay, SamplesDisplay
+    from .mode_summary import collapse_statistics, format_table, summarize
+    from .modes import ModeCoverage, coverage_evaluator, gaussian_high_quality_rate, mode_coverage
+    from .path_angle import PathAngle, PathAngleDisplay, path_angle
+    from .plots import (
+        EigenvalueDisplay,
+        PhasePortraitDisplay,
+        SpectralRadiusDisplay,
+        StabilityRegionDisplay,
+        TrajectoryNormDisplay,
+    )
+    from .regions import StabilityRegion, stability_region, two_timescale
+    from .report import generate_report
+    from .run_plots import RunRecord, plot_run, read_run
+    from .spectra import (
+        Spectrum,
+        eigenvalues,
+        hessian_eigenvalues,
+        jacobian_operator,
+        symbolic_eigenvalues,
+        top_eigenvalues,
+    )
+    from .stability import (
+        Classification,
+        UnrollDepthStudy,
+        classify,
+        find_fixed_points,
+        max_stable_step,
+        step_size_bounds,
+        unroll_depth,
+    )
+    from .sweep import SweepResult, derive_seed, sweep
+    from .training import (
+        SpectraAlongTrainingDisplay,
+        SpectraRecorder,
+        load_spectra_log,
+        spectra_record,
+    )
 
 __all__ = [
     "Classification",
@@ -107,3 +112,5 @@ __all__ = [
     "two_timescale",
     "unroll_depth",
 ]
+
+attach(__name__)

@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import torch
 
 import games
 from dynamics.registry import (
@@ -73,6 +72,8 @@ class GameEntry:
 
 
 def _bilinear(m: int, p: int, seed: int) -> games.Bilinear:
+    import torch
+
     generator = torch.Generator().manual_seed(seed)
     return games.Bilinear(torch.randn(m, p, generator=generator, dtype=torch.float64))
 
@@ -103,7 +104,7 @@ GAMES: dict[str, GameEntry] = {
             "xy",
             "the scalar bilinear game l_x = x y = -l_y (J = [[0, 1], [-1, 0]], eigenvalues ±i)",
             (),
-            games.Bilinear.xy,
+            lambda: games.Bilinear.xy(),
         ),
         GameEntry(
             "bilinear",
@@ -184,14 +185,14 @@ GAMES: dict[str, GameEntry] = {
             "tandem",
             "Letcher et al. (2019)'s Tandem game: l_1 = (x+y)^2 - 2x, l_2 = (x+y)^2 - 2y",
             (),
-            games.Quadratic.tandem,
+            lambda: games.Quadratic.tandem(),
         ),
         GameEntry(
             "matching_pennies",
             "mixed-strategy matching pennies, unconstrained: l_1 = -(2p-1)(2q-1) = -l_2 "
             "(equilibrium (1/2, 1/2), eigenvalues ±4i)",
             (),
-            games.Quadratic.matching_pennies,
+            lambda: games.Quadratic.matching_pennies(),
         ),
         GameEntry(
             "function_space",

@@ -87,6 +87,7 @@ from typing import Any
 
 import numpy as np
 
+from ._progress import SweepProgress
 from .sweep_file import FORMAT, VERSION, _identity, _normalise, _ResultsFile
 from .sweep_table import META_COLUMNS, SweepResult, _check_int, _row
 
@@ -387,7 +388,7 @@ def sweep(
     name: str | None = None,
     retry_errors: bool = False,
     overwrite: bool = False,
-    progress: Progress | None = None,
+    progress: Progress | bool | None = None,
 ) -> SweepResult:
     r"""Evaluate ``function`` on every point of ``grid`` for every seed, resumably.
 
@@ -424,8 +425,11 @@ def sweep(
         Compute again the points recorded with status ``"error"`` (default: keep them).
     overwrite : bool
         Discard the file's contents and start anew.
-    progress : callable, optional
-        ``progress(done, total, row)``, called in this process after each computed point.
+    progress : callable or bool, optional
+        ``progress(done, total, row)``, called in this process after each computed point;
+        ``True`` prints progress lines to ``sys.stderr``: one when the sweep starts, one
+        per computed point (``[done/total]``, the point, its status and seconds, the wall
+        time a point and the ETA) and one when it is complete.
 
     Returns
     -------
@@ -490,8 +494,10 @@ def sweep(
     for flag, value in (("retry_errors", retry_errors), ("overwrite", overwrite)):
         if not isinstance(value, bool):
             raise TypeError(f"{flag}: expected a bool, got {type(value).__name__}")
-    if progress is not None and not callable(progress):
-        raise TypeError(f"progress: expected a callable or None, got {type(progress).__name__}")
+    if progress is not None and not isinstance(progress, bool) and not callable(progress):
+        raise TypeError(
+            f"progress: expected a callable, a bool or None, got {type(progress).__name__}"
+        )
     if executor is not None and not callable(getattr(executor, "submit", None)):
         raise TypeError(
             "executor: expected None or an object with the concurrent.futures.Executor "
@@ -523,6 +529,13 @@ def sweep(
         ]
         loaded = len(todo) - len(missing)
         done = loaded
+        lines = SweepProgress(name, len(todo), loaded, parameters) if progress is True else None
+        report: Callable[[int, int, dict[str, Any]], Any] | None = None
+        if lines is not None:
+            report = lines
+            lines.start()
+        elif callable(progress):
+            report = progress
 
         def finish(item: tuple[str, dict[str, Any], int, int], outcome: dict[str, Any]) -> None:
             nonlocal done
@@ -542,8 +555,8 @@ def sweep(
                 store.append(record)
             records[key] = record
             done += 1
-            if progress is not None:
-                progress(done, len(todo), _row(record))
+            if report is not None:
+                report(done, len(todo), _row(record))
 
         if executor is None:
             for item in missing:
@@ -552,6 +565,8 @@ def sweep(
             broken = _run_on(executor, function, missing, finish)
             if broken:  # a point killed its worker: find it, one point per fresh worker
                 _run_isolated(executor, function, broken, finish)
+        if lines is not None:
+            lines.finish()
     finally:
         if store is not None:
             store.close()

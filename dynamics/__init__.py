@@ -4,24 +4,29 @@ Update rules as pure step maps (``init``/``step``, per-player step sizes and sch
 trajectories (single and batched), continuous-time flows, and exact linearisations.
 """
 
-from ._base import RuleState, StepSize, UpdateRule
-from .checks import check_update_rule
-from .combinators import Alternating, Projected
-from .first_order import (
-    Adam,
-    AlternatingGD,
-    BestResponseGD,
-    Extragradient,
-    Momentum,
-    OptimisticGD,
-    ProximalPoint,
-    RMSProp,
-    SimultaneousGD,
-)
-from .jacobian_rules import CGD, LOLA, SGA, Consensus, LookAhead
-from .linearize import Linearization, closed_form_operator, linearize, spectral_radius
-from .solvers import conjugate_gradient
-from .trajectory import Divergence, FlowResult, Trajectory, flow, run, run_batched
+from typing import TYPE_CHECKING
+
+from games.lazy import attach
+
+if TYPE_CHECKING:
+    from ._base import RuleState, StepSize, UpdateRule
+    from .checks import check_update_rule
+    from .combinators import Alternating, Projected
+    from .first_order import (
+        Adam,
+        AlternatingGD,
+        BestResponseGD,
+        Extragradient,
+        Momentum,
+        OptimisticGD,
+        ProximalPoint,
+        RMSProp,
+        SimultaneousGD,
+    )
+    from .jacobian_rules import CGD, LOLA, SGA, Consensus, LookAhead
+    from .linearize import Linearization, closed_form_operator, linearize, spectral_radius
+    from .solvers import conjugate_gradient
+    from .trajectory import Divergence, FlowResult, Trajectory, flow, run, run_batched
 
 __all__ = [
     "CGD",
@@ -56,3 +61,5 @@ __all__ = [
     "run_batched",
     "spectral_radius",
 ]
+
+attach(__name__)

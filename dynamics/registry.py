@@ -27,26 +27,12 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Generic, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 from games.vocabulary import LOSS_ALIASES, WHICH_ALIASES, canonical_parameter
 
-from . import (
-    CGD,
-    LOLA,
-    SGA,
-    Adam,
-    AlternatingGD,
-    Consensus,
-    Extragradient,
-    LookAhead,
-    Momentum,
-    OptimisticGD,
-    ProximalPoint,
-    RMSProp,
-    SimultaneousGD,
-)
-from ._base import StepSize, UpdateRule
+if TYPE_CHECKING:
+    from ._base import StepSize, UpdateRule
 
 __all__ = [
     "RULES",
@@ -182,12 +168,16 @@ class Param:
 class RuleEntry:
     """A named update rule: its class, summary, hyper-parameters (besides ``lr``) and factory.
 
+    The entry names its class rather than holding it, so that listing the rules (``gamedyn
+    rules``, ``--help``) imports no rule and no torch; :attr:`cls` imports it.
+
     Attributes
     ----------
     name : str
         The name (``gamedyn rules`` lists it; ``optimizer.rule`` of a configuration).
-    cls : type
-        The :class:`dynamics.UpdateRule` subclass that ``build`` returns.
+    class_name : str
+        The name in :mod:`dynamics` of the :class:`dynamics.UpdateRule` subclass that
+        ``build`` returns (:attr:`cls`).
     summary : str
         One line for listings.
     params : tuple of Param
@@ -202,19 +192,46 @@ class RuleEntry:
     training : bool
         Usable as ``optimizer.rule`` of a :mod:`gan_models` training configuration
         (stochastic minibatches, one field evaluation or a few per step).
+    scale_invariant : bool
+        The class's ``scale_invariant`` (it normalises the gradient, so its linearisation
+        at a fixed point says nothing), known without importing the class.
     """
 
     name: str
-    cls: type[UpdateRule]
+    class_name: str
     summary: str
     params: tuple[Param, ...]
     build: Callable[..., UpdateRule]
     aliases: tuple[str, ...] = ()
     analytic: str | None = None
     training: bool = False
+    scale_invariant: bool = False
+
+    @property
+    def cls(self) -> type[UpdateRule]:
+        """The rule's class (imports :mod:`dynamics`' rules, and torch)."""
+        import dynamics
+
+        cls: type[UpdateRule] = getattr(dynamics, self.class_name)
+        return cls
+
+
+def _rule(class_name: str) -> Callable[..., UpdateRule]:
+    """The constructor of ``dynamics.<class_name>``, imported when it is called."""
+
+    def construct(*args: Any, **kwargs: Any) -> UpdateRule:
+        import dynamics
+
+        rule: UpdateRule = getattr(dynamics, class_name)(*args, **kwargs)
+        return rule
+
+    construct.__name__ = construct.__qualname__ = class_name
+    return construct
 
 
 def _alternating(lr: StepSize, d_steps: int) -> UpdateRule:
+    from .first_order import AlternatingGD
+
     return AlternatingGD(lr, repeats=1 if d_steps == 1 else (1, d_steps))
 
 
@@ -226,17 +243,17 @@ RULES: dict[str, RuleEntry] = {
     for entry in (
         RuleEntry(
             "gd",
-            SimultaneousGD,
+            "SimultaneousGD",
             "simultaneous gradient descent: theta <- theta - D xi(theta)",
             (),
-            SimultaneousGD,
+            _rule("SimultaneousGD"),
             aliases=("sgd",),
             analytic="gd",
             training=True,
         ),
         RuleEntry(
             "alternating",
-            AlternatingGD,
+            "AlternatingGD",
             "alternating (Gauss-Seidel) GD: the last player (the discriminator) first, "
             "d_steps of its steps per step of the others",
             (
@@ -248,15 +265,15 @@ RULES: dict[str, RuleEntry] = {
         ),
         RuleEntry(
             "momentum",
-            Momentum,
+            "Momentum",
             "heavy ball: m <- beta m - D xi, theta <- theta + m (negative beta damps rotation)",
             (Param("beta", "float", 0.9, "momentum", low=-1.0, high=1.0, open_low=True),),
-            Momentum,
+            _rule("Momentum"),
             training=True,
         ),
         RuleEntry(
             "adam",
-            Adam,
+            "Adam",
             "Adam on each player's own gradient (scale invariant: no linearisation at a "
             "fixed point)",
             (
@@ -264,66 +281,68 @@ RULES: dict[str, RuleEntry] = {
                 Param("beta2", "float", 0.999, "second-moment decay", low=0.0, high=1.0),
                 _EPS,
             ),
-            lambda lr, beta1, beta2, eps: Adam(lr, betas=(beta1, beta2), eps=eps),
+            lambda lr, beta1, beta2, eps: _rule("Adam")(lr, betas=(beta1, beta2), eps=eps),
             training=True,
+            scale_invariant=True,
         ),
         RuleEntry(
             "rmsprop",
-            RMSProp,
+            "RMSProp",
             "RMSProp per player (scale invariant: no linearisation at a fixed point)",
             (Param("rho", "float", 0.99, "second-moment decay", low=0.0, high=1.0), _EPS),
-            RMSProp,
+            _rule("RMSProp"),
             training=True,
+            scale_invariant=True,
         ),
         RuleEntry(
             "extragradient",
-            Extragradient,
+            "Extragradient",
             "extragradient: a look-ahead step, then the step with the look-ahead's field",
             (),
-            Extragradient,
+            _rule("Extragradient"),
             analytic="extragradient",
             training=True,
         ),
         RuleEntry(
             "optimistic",
-            OptimisticGD,
+            "OptimisticGD",
             "optimistic GD: theta <- theta - 2 D xi(theta_t) + D xi(theta_{t-1})",
             (),
-            OptimisticGD,
+            _rule("OptimisticGD"),
             training=True,
         ),
         RuleEntry(
             "proximal",
-            ProximalPoint,
+            "ProximalPoint",
             "proximal point: the implicit step theta' = theta - D xi(theta') (exact on "
             "affine games, else fixed-point iterations)",
             (Param("inner_steps", "int", 50, "fixed-point iterations (non-affine games)", low=1),),
-            ProximalPoint,
+            _rule("ProximalPoint"),
             analytic="proximal",
         ),
         RuleEntry(
             "consensus",
-            Consensus,
+            "Consensus",
             "consensus optimisation: theta <- theta - D (xi + gamma J^T xi)",
             (Param("gamma", "float", 1.0, "weight of the consensus term", low=0.0),),
-            Consensus,
+            _rule("Consensus"),
             analytic="consensus",
             training=True,
         ),
         RuleEntry(
             "sga",
-            SGA,
+            "SGA",
             "symplectic gradient adjustment: theta <- theta - D (xi + lam A^T xi)",
             (
                 Param("lam", "float", 1.0, "adjustment weight", low=0.0),
                 Param("align", "bool", True, "choose lam's sign by alignment (Letcher et al.)"),
                 Param("eps", "float", 0.1, "alignment offset"),
             ),
-            SGA,
+            _rule("SGA"),
         ),
         RuleEntry(
             "cgd",
-            CGD,
+            "CGD",
             "competitive gradient descent (two players; dense solve when small, else matrix-free CG)",
             (
                 Param(
@@ -335,21 +354,21 @@ RULES: dict[str, RuleEntry] = {
                     choices=("auto", "dense", "cgnr", "cg"),
                 ),
             ),
-            CGD,
+            _rule("CGD"),
         ),
         RuleEntry(
             "lookahead",
-            LookAhead,
+            "LookAhead",
             "look-ahead: each player anticipates the others' step, xi - alpha H_o xi",
             (_ALPHA,),
-            LookAhead,
+            _rule("LookAhead"),
         ),
         RuleEntry(
             "lola",
-            LOLA,
+            "LOLA",
             "learning with opponent-learning awareness (Letcher et al.'s form)",
             (_ALPHA,),
-            LOLA,
+            _rule("LOLA"),
         ),
     )
 }

@@ -7,38 +7,37 @@ Conventions: params are a tuple with one flat 1-D tensor per player; every playe
 minimises its own loss; ``xi = (d l_i / d theta_i)_i`` and ``J = d xi / d theta``.
 """
 
-from importlib import metadata as _metadata
+from typing import TYPE_CHECKING
 
-from ._protocol import Game, Params, as_params, random_params, validate_params
-from .autodiff import field_function, flatten_params, unflatten_params, vector_field
-from .checks import check_game
-from .densities import (
-    Grid,
-    gaussian_mixture_density,
-    generator_best_response,
-    jsd,
-    kl,
-    optimal_discriminator,
-    reverse_kl,
-    temperature_density,
-    validate_density,
-    virtual_training_criterion,
-)
-from .dirac import DiracGAN
-from .function_space import FunctionSpaceGAN, GeneratorFunctionSpaceGAN
-from .jacobians import BlockJacobian, JacobianOperator, jacobian, jvp, sort_eigenvalues, vjp
-from .modules import FlatModule
-from .nagarajan_kolter import NagarajanKolterGame, nagarajan_kolter
-from .parameterized import ParameterizedGAN
-from .quadratic import Bilinear, Quadratic
-from .symbolic import LambdifiedGame, SymbolicGame
-from .unrolled import FirstOrderUnrolledGame, UnrolledGame, unrolled
+from .lazy import attach
 
-# the installed distribution's version: pyproject.toml is the one place it is written
-try:
-    __version__: str = _metadata.version("gamedyn")
-except _metadata.PackageNotFoundError:  # a source tree on sys.path, not installed
-    __version__ = "0+unknown"
+if TYPE_CHECKING:
+    from ._protocol import Game, Params, as_params, random_params, validate_params
+    from ._version import __version__ as __version__
+    from .autodiff import field_function, flatten_params, unflatten_params, vector_field
+    from .checks import check_game
+    from .densities import (
+        Grid,
+        gaussian_mixture_density,
+        generator_best_response,
+        jsd,
+        kl,
+        optimal_discriminator,
+        reverse_kl,
+        temperature_density,
+        validate_density,
+        virtual_training_criterion,
+    )
+    from .dirac import DiracGAN
+    from .function_space import FunctionSpaceGAN, GeneratorFunctionSpaceGAN
+    from .jacobians import BlockJacobian, JacobianOperator, jacobian, jvp, sort_eigenvalues, vjp
+    from .modules import FlatModule
+    from .nagarajan_kolter import NagarajanKolterGame, nagarajan_kolter
+    from .parameterized import ParameterizedGAN
+    from .quadratic import Bilinear, Quadratic
+    from .symbolic import LambdifiedGame, SymbolicGame
+    from .unrolled import FirstOrderUnrolledGame, UnrolledGame, unrolled
+
 
 __all__ = [
     "Bilinear",
@@ -82,3 +81,5 @@ __all__ = [
     "virtual_training_criterion",
     "vjp",
 ]
+
+attach(__name__)

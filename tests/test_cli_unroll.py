@@ -96,3 +96,75 @@ def test_unroll_errors(capsys, argv, key):
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2
     assert len(err) == 1 and key in err[0] and err[0].startswith("gamedyn: error:")
+
+
+# -- the specification form: dirac:unroll=5,unroll_lr=0.1 ----------------------------------
+
+
+@pytest.mark.parametrize(
+    "spec_argv, option_argv",
+    [
+        (["dirac:unroll=5,unroll_lr=0.1"], ["dirac", "--unroll", "5", "--unroll-lr", "0.1"]),
+        (
+            ["dirac:regularizer=r1,unroll=3,gamma=0.5", "--unroll-lr", "0.2"],
+            ["dirac:regularizer=r1,gamma=0.5", "--unroll", "3", "--unroll-lr", "0.2"],
+        ),
+        (
+            ["xy:unroll-lr=0.2,unroll=3,unroll_inner=sgd"],
+            ["xy", "--unroll", "3", "--unroll-lr", "0.2", "--unroll-inner", "sgd"],
+        ),
+    ],
+)
+def test_unroll_keys_in_the_game_are_the_options(capsys, spec_argv, option_argv):
+    by_spec = _spectrum(capsys, *spec_argv)
+    by_options = _spectrum(capsys, *option_argv)
+    assert by_spec["eigenvalues"] == by_options["eigenvalues"]
+    assert by_spec["game"] == by_options["game"]
+    assert by_spec["target"] == by_options["target"]
+    assert "unrolled K =" in by_spec["target"]
+
+
+def test_unroll_keys_agree_with_the_closed_form(capsys):
+    # as test_unrolled_xy_eigenvalues_closed_form: l = K lr +- sqrt(K^2 lr^2 - 1)
+    out = _spectrum(capsys, "xy:unroll=2,unroll_lr=0.25")
+    kl = 0.5
+    expected = {kl + cmath.sqrt(kl * kl - 1), kl - cmath.sqrt(kl * kl - 1)}
+    for re, im in out["eigenvalues"]:
+        assert min(abs(complex(re, im) - e) for e in expected) < 1e-12
+
+
+def test_unroll_keys_in_stability(capsys):
+    argv = ["--rule", "gd", "--lr", "0.5", "--json"]
+    assert cli.main(["stability", "dirac:unroll=2,unroll_lr=0.5", *argv]) == 0
+    by_spec = json.loads(capsys.readouterr().out)
+    assert cli.main(["stability", "dirac", "--unroll", "2", "--unroll-lr", "0.5", *argv]) == 0
+    by_options = json.loads(capsys.readouterr().out)
+    assert by_spec["spectral_radius"] == by_options["spectral_radius"]
+    # eigenvalues 0.25 +- i sqrt(0.1875) (test_stability_of_an_unrolled_named_game)
+    assert by_spec["spectral_radius"] == pytest.approx(abs(1 - 0.5 * complex(0.25, 0.1875**0.5)))
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (
+            ["dirac:unroll=5,unroll_lr=0.1", "--unroll", "5"],
+            "--unroll: unroll is given in the game",
+        ),
+        (["dirac:unroll_lr=0.1", "--unroll-lr", "0.1", "--unroll", "2"], "--unroll-lr: unroll_lr"),
+        (["dirac:unroll=-1"], "dirac: unroll: expected an int >= 0"),
+        (["dirac:unroll=2,unroll_lr=0"], "dirac: unroll_lr: expected a number > 0"),
+        (
+            ["dirac:unroll=2,unroll_lr=0.1,unroll_inner=lbfgs"],
+            "dirac: unroll_inner: expected one of",
+        ),
+        (["dirac:unroll=2,unroll=3,unroll_lr=0.1"], "dirac: key 'unroll' given twice"),
+        (["dirac:unroll=2"], "--unroll-lr: required with --unroll"),
+        (["dirac:unroll_lr=0.1"], "--unroll-lr: only with --unroll K (or unroll=K)"),
+    ],
+)
+def test_unroll_key_errors_are_one_line(capsys, argv, message):
+    assert cli.main(["spectrum", *argv]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"gamedyn: error: {message}"), err
+    assert err.count("\n") == 1

@@ -232,7 +232,9 @@ def test_cli_report(tmp_path, capsys):
         cli.main(["report", "--quick", "--studies", "function_space", "--out", str(tmp_path)]) == 0
     )
     captured = capsys.readouterr()
-    assert "wrote" in captured.out and "[1/1]" in captured.err
+    # progress and the one completion line go to stderr
+    assert "[1/1]" in captured.err and captured.out == ""
+    assert captured.err.count("report written to") == 1
     assert (tmp_path / "index.html").is_file()
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert list(summary["studies"]) == ["function_space"]

@@ -25,11 +25,9 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
-
-import torch
+from typing import Any
 
 from dynamics.registry import SpecError
-from games import __version__
 
 from . import games, path_angle, plot, report, rules, spectrum, spectrum_log, stability, train
 from ._common import Parser, one_line
@@ -40,16 +38,27 @@ COMMANDS = (report, train, plot, games, rules, spectrum, stability, path_angle, 
 """The subcommand modules, in the order ``gamedyn --help`` lists them."""
 
 
+class _Version(argparse.Action):
+    """``--version``: gamedyn's and torch's versions (torch is imported only here)."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: Any) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kwargs)
+
+    def __call__(self, parser: argparse.ArgumentParser, *args: Any) -> None:
+        import torch
+
+        from games import __version__
+
+        print(f"gamedyn {__version__} (torch {torch.__version__})")
+        parser.exit()
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``gamedyn`` command."""
     parser = Parser(
         prog="gamedyn", description="Training dynamics of differentiable games, GANs first."
     )
-    parser.add_argument(
-        "--version",
-        action="version",
-        version=f"gamedyn {__version__} (torch {torch.__version__})",
-    )
+    parser.add_argument("--version", action=_Version, help="show the version and exit")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     for command in COMMANDS:
         command.add_parser(subparsers)

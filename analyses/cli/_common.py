@@ -17,7 +17,6 @@ from typing import Any
 import numpy as np
 
 from dynamics.registry import Param, format_value
-from games import sort_eigenvalues
 
 from .._registry import UsageError
 
@@ -184,6 +183,8 @@ def fmt_component(value: float, scale: float) -> str:
 
 def ordered(values: np.ndarray) -> np.ndarray:
     """By decreasing magnitude, then real, then imaginary part (as analyses.eigenvalues)."""
+    from games import sort_eigenvalues
+
     return sort_eigenvalues(values)
 
 

@@ -12,18 +12,20 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-import torch
+from typing import TYPE_CHECKING, Any
 
 import games
-from games.unrolled import INNER_RULES
 
-from .._registry import GAMES, UsageError, build, parse_spec
+from .._registry import GAMES, Param, UsageError, build, parse_spec
 from ._common import finite_float, fmt, nonnegative_int, one_line, positive_float, positive_int
+from ._names import INNER_RULES
+
+if TYPE_CHECKING:
+    import torch
 
 __all__ = [
     "TARGET_HELP",
+    "UNROLL_KEYS",
     "Target",
     "add_point_arguments",
     "add_target_argument",
@@ -31,11 +33,12 @@ __all__ = [
     "checkpoint_target",
     "describe_target",
     "load_target",
+    "split_unroll",
 ]
 
 TARGET_HELP = (
     "a named game, NAME or NAME:key=value,... (see 'gamedyn games'), e.g. "
-    "dirac:regularizer=r1,gamma=1; or a checkpoint file or folder written by 'gamedyn train' "
+    "dirac:regularizer=r1,gamma=1 or dirac:unroll=5,unroll_lr=0.1; or a checkpoint file or folder written by 'gamedyn train' "
     "(write ./NAME for a folder named like a game)"
 )
 
@@ -71,6 +74,8 @@ class Target:
 
     def field_norm(self) -> float:
         """``|xi|`` at the point."""
+        import torch
+
         xi = games.flatten_params(games.vector_field(self.game, self.point))
         return float(torch.linalg.vector_norm(xi))
 
@@ -140,6 +145,81 @@ def add_unroll_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+UNROLL_KEYS: dict[str, tuple[Param, str]] = {
+    param.name: (param, option)
+    for param, option in (
+        (Param("unroll", "int", 0, "unroll depth K (as --unroll)", low=0), "--unroll"),
+        (
+            Param(
+                "unroll_lr",
+                "float",
+                None,
+                "inner step size (as --unroll-lr)",
+                low=0.0,
+                open_low=True,
+            ),
+            "--unroll-lr",
+        ),
+        (
+            Param(
+                "unroll_inner",
+                "choice",
+                "sgd",
+                "inner rule (as --unroll-inner)",
+                choices=INNER_RULES,
+            ),
+            "--unroll-inner",
+        ),
+    )
+}
+"""The keys of a named game's specification that unroll it (``dirac:unroll=5,unroll_lr=0.1``),
+with the options they stand for."""
+
+
+def split_unroll(text: str) -> tuple[str, dict[str, Any]]:
+    """``NAME:key=value,...`` without its unroll keys, and their parsed values.
+
+    ``dirac:regularizer=r1,unroll=5,unroll_lr=0.1`` gives ``("dirac:regularizer=r1",
+    {"unroll": 5, "unroll_lr": 0.1})``; ``unroll-lr`` is ``unroll_lr``.
+
+    Raises
+    ------
+    SpecError
+        A bad value, or an unroll key given twice.
+    """
+    name, sep, rest = text.partition(":")
+    if not sep:
+        return text, {}
+    kept, found = [], {}
+    for item in rest.split(","):
+        key, eq, value = (part.strip() for part in item.partition("="))
+        key = key.replace("-", "_")
+        if eq and key in UNROLL_KEYS:
+            if key in found:
+                raise UsageError(f"{name.strip()}: key {key!r} given twice")
+            found[key] = UNROLL_KEYS[key][0].parse(value, name.strip())
+        else:
+            kept.append(item)
+    return name + (":" + ",".join(kept) if any(k.strip() for k in kept) else ""), found
+
+
+def _merge_unroll(args: argparse.Namespace) -> tuple[str, argparse.Namespace]:
+    """The game's specification without unroll keys, and ``args`` with them as options;
+    a setting given both ways is a one-line error."""
+    text, keys = split_unroll(args.target)
+    if not keys:
+        return text, args
+    merged = argparse.Namespace(**vars(args))
+    for key, value in keys.items():
+        option = UNROLL_KEYS[key][1]
+        if getattr(args, key, None) is not None:
+            raise UsageError(
+                f"{option}: {key} is given in the game {args.target!r} too; give one of the two"
+            )
+        setattr(merged, key, value)
+    return text, merged
+
+
 def _is_checkpoint(text: str) -> bool:
     name = text.partition(":")[0]
     pathlike = "/" in text or os.sep in text or text.endswith(".pt")
@@ -175,12 +255,13 @@ def _unrolled_named_game(args: argparse.Namespace, base: Any) -> tuple[Any, dict
     if steps == 0:
         for option, value in (("--unroll-lr", lr), ("--unroll-inner", inner)):
             if value is not None:
-                raise UsageError(f"{option}: only with --unroll K, K >= 1")
+                raise UsageError(f"{option}: only with --unroll K (or unroll=K), K >= 1")
         return base, {}
     if lr is None:
         raise UsageError(
-            "--unroll-lr: required with --unroll for a named game (the discriminator's inner "
-            "step size; a checkpoint takes it from its training configuration)"
+            "--unroll-lr: required with --unroll for a named game (or unroll_lr= in the game: "
+            "the discriminator's inner step size; a checkpoint takes it from its training "
+            "configuration)"
         )
     if len(base.sizes) != 2:
         raise UsageError(
@@ -195,6 +276,7 @@ def _unrolled_named_game(args: argparse.Namespace, base: Any) -> tuple[Any, dict
 
 
 def _game_target(args: argparse.Namespace) -> Target:
+    text, args = _merge_unroll(args)
     for option, value in (
         ("--batch-size", args.batch_size),
         ("--batch-seed", args.batch_seed),
@@ -204,7 +286,7 @@ def _game_target(args: argparse.Namespace) -> Target:
                 f"{option}: only for checkpoints (a named game has no minibatch and no "
                 "training configuration)"
             )
-    spec = parse_spec(args.target, GAMES, "game")
+    spec = parse_spec(text, GAMES, "game")
     base = build(spec.entry, spec.values)
     game, unrolled = _unrolled_named_game(args, base)
     n = int(sum(game.sizes))
@@ -214,6 +296,8 @@ def _game_target(args: argparse.Namespace) -> Target:
             raise UsageError(
                 f"--point: expected n = {n} numbers ({players}), got {len(args.point)}"
             )
+        import torch
+
         point = games.unflatten_params(game, torch.tensor(args.point, dtype=torch.float64))
         where = "--point"
     else:

@@ -61,6 +61,8 @@ def run(args: argparse.Namespace) -> int:
         print("\n".join(param_lines(entry.params)))
     print(
         "\nname a game as NAME or NAME:key=value,..., e.g. "
-        "dirac:loss=wgan,regularizer=wgan_gp,gamma=1"
+        "dirac:loss=wgan,regularizer=wgan_gp,gamma=1; in spectrum and stability a "
+        "two-player game also takes unroll=K, unroll_lr=LR and unroll_inner=sgd|adam "
+        "(as --unroll K --unroll-lr LR --unroll-inner), e.g. dirac:unroll=5,unroll_lr=0.1"
     )
     return 0

@@ -29,7 +29,7 @@ Figures (each written as <name>.png and <name>.svg unless --format says otherwis
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     """Add the ``plot`` subcommand to ``subparsers``."""
-    from ..run_plots import RUN_FIGURES
+    from ._names import RUN_FIGURES
 
     parser: argparse.ArgumentParser = subparsers.add_parser(
         "plot",

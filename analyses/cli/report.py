@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 from typing import Any
 
 from ._common import positive_int
@@ -29,7 +28,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the ``report`` subcommand's options to ``parser``."""
-    from ..report import STUDIES
+    from ._names import STUDIES
 
     parser.add_argument(
         "--out", default="gamedyn-report", help="output folder (default: ./gamedyn-report)"
@@ -74,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
     from ..report import generate_report
 
     try:
-        summary = generate_report(
+        generate_report(
             args.out,
             quick=args.quick,
             seed=args.seed,
@@ -94,8 +93,5 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    print(
-        f"wrote {Path(args.out) / 'index.html'}, {sum(len(v) for v in summary['figures'].values())} "
-        f"figures ({'PNG' if args.quick else 'PNG and SVG'}) and summary.json"
-    )
+    # the last progress line ("report written to ...") announced the completion
     return 0

@@ -55,10 +55,10 @@ def run(args: argparse.Namespace) -> int:
                     {
                         "name": e.name,
                         "aliases": list(e.aliases),
-                        "class": f"dynamics.{e.cls.__name__}",
+                        "class": f"dynamics.{e.class_name}",
                         "summary": e.summary,
                         "parameters": [param_json(p) for p in e.params],
-                        "linearizable": not e.cls.scale_invariant,
+                        "linearizable": not e.scale_invariant,
                     }
                     for e in entries
                 ]
@@ -66,7 +66,7 @@ def run(args: argparse.Namespace) -> int:
         )
         return 0
     for entry in entries:
-        print(f"{_names(entry)}: dynamics.{entry.cls.__name__}, {entry.summary}")
+        print(f"{_names(entry)}: dynamics.{entry.class_name}, {entry.summary}")
         print("\n".join(param_lines(entry.params)))
     print(
         "\nevery rule also takes lr (--lr LR, or --lr LR_G LR_D for two timescales); name a "

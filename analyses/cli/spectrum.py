@@ -8,13 +8,11 @@ import argparse
 from typing import Any
 
 import numpy as np
-import torch
 
 import games
 from games.vocabulary import canonical_which
 
 from .._registry import UsageError
-from ..stability import TOL
 from ._common import (
     RAW,
     eigenvalue_table,
@@ -175,6 +173,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _dense_spectrum(target: Target) -> dict[str, Any]:
+    import torch
+
     from ..stability import classify, step_size_bounds
 
     J = games.jacobian(target.game, target.point)
@@ -215,7 +215,7 @@ def _matrix_free_spectrum(target: Target, k: int, which: str) -> dict[str, Any]:
     from scipy.sparse.linalg import ArpackNoConvergence
 
     from ..spectra import hessian_eigenvalues, top_eigenvalues
-    from ..stability import max_stable_step, step_size_bounds
+    from ..stability import TOL, max_stable_step, step_size_bounds
 
     if not 1 <= k < target.n - 1:
         raise UsageError(f"--k: expected an int with 1 <= k < n - 1 = {target.n - 1}, got {k}")

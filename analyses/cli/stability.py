@@ -5,6 +5,7 @@ alone or over a grid of one or two hyper-parameters (:func:`dynamics.linearize`,
 from __future__ import annotations
 
 import argparse
+import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -14,18 +15,19 @@ import games
 from dynamics.registry import RULES, Param, RuleEntry, build, parse_spec
 
 from .._registry import UsageError
-from ..stability import TOL
 from ._common import (
     RAW,
     Axis,
     grid_axis,
     nonnegative_step,
+    one_line,
     positive_int,
     print_json,
     save_figure,
     table,
     wrapped,
 )
+from ._grid import grid_summary, summary_lines, write_csv
 from ._target import (
     Target,
     add_point_arguments,
@@ -44,6 +46,7 @@ examples:
   gamedyn stability dirac:regularizer=r1,gamma=1 --lr 0.5 1.0
   gamedyn stability dirac:regularizer=r1,gamma=1 --rule momentum --grid beta=-0.9:0.9:19 --lr 0.5
   gamedyn stability dirac:regularizer=r1,gamma=1 --grid lr=0.01:5:100 --grid ratio=0.1:10:30:log --plot region.png
+  gamedyn stability dirac:regularizer=r1,gamma=1 --grid lr=0.01:5:100 --grid ratio=0.1:10:30:log --csv region.csv
   gamedyn stability runs/ring/checkpoint.pt --rule gd --grid lr=1e-4:1:40:log --json
   gamedyn stability runs/ring --unroll 3 --unroll-lr 0.01 --lr 1e-3 --batch-size 64
 
@@ -52,7 +55,9 @@ parameters and the rule's buffers (momentum, previous gradient, ...): rho < 1 me
 locally linearly convergent.  Grid axes are lr, ratio (the discriminator's step divided
 by the generator's) and the rule's numeric hyper-parameters; a grid is a line (one
 axis, --plot draws rho against it) or a map (two axes, --plot draws a heatmap with the
-boundary rho = 1).  Step maps are linearised densely (dynamics.linearize), or for gd
+boundary rho = 1).  A map prints a summary: the stable fraction, the largest stable
+lr (or first axis) for each value of the other axis, and where rho is smallest; --csv
+PATH and --json PATH write every grid point.  Step maps are linearised densely (dynamics.linearize), or for gd
 (and extragradient, proximal, consensus at a fixed point or on an affine game) by one
 eigendecomposition of J per value of the second axis (analyses.stability_region, which
 decides where that is exact).
@@ -115,7 +120,21 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         help="with --grid: draw the spectral radius (one axis) or the stability region "
         "(two axes) to FILE (.png, .svg, .pdf)",
     )
-    parser.add_argument("--json", action="store_true", help="machine-readable output")
+    parser.add_argument(
+        "--json",
+        nargs="?",
+        const="-",
+        default=None,
+        metavar="PATH",
+        help="machine-readable output: one JSON object on stdout, or written to PATH (then "
+        "the text goes to stdout as usual); it holds every grid point",
+    )
+    parser.add_argument(
+        "--csv",
+        default=None,
+        metavar="PATH",
+        help="with --grid: write every grid point (the axes' values, rho, stable) to PATH",
+    )
     parser.set_defaults(func=run)
     return parser
 
@@ -123,13 +142,13 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 def run(args: argparse.Namespace) -> int:
     """Print the spectral radius (or the grid) the parsed ``args`` ask for; return the exit code."""
     from ..regions import stability_region
-    from ..stability import max_stable_step
+    from ..stability import TOL, max_stable_step
 
     target = load_target(args)
     rule = parse_spec(args.rule, RULES, "rule")
     entry = rule.entry
-    if entry.cls.scale_invariant:
-        usable = ", ".join(e.name for e in RULES.values() if not e.cls.scale_invariant)
+    if entry.scale_invariant:
+        usable = ", ".join(e.name for e in RULES.values() if not e.scale_invariant)
         raise UsageError(
             f"--rule: {entry.name} normalises the gradient, so at a fixed point (zero "
             f"moments) its step is lr/eps times the gradient and its linearisation says "
@@ -148,6 +167,8 @@ def run(args: argparse.Namespace) -> int:
     for axis in [a for a in axes if a.values.size == 1]:
         fixed[axis.name] = float(axis.values[0])
     axes = [a for a in axes if a.values.size > 1]
+    if args.csv is not None and not axes:
+        raise UsageError("--csv: needs --grid with at least two values (one row per grid point)")
     if args.plot is not None and not axes:
         raise UsageError(
             "--plot: needs --grid with at least two values (the spectral radius against a "
@@ -178,7 +199,7 @@ def run(args: argparse.Namespace) -> int:
         "n": target.n,
         "field_norm": field_norm,
         "rule": rule.text,
-        "rule_class": f"dynamics.{entry.cls.__name__}",
+        "rule_class": f"dynamics.{entry.class_name}",
         "rule_parameters": rule.values,
         "lr": None if any(a.name == "lr" for a in axes) else fixed["lr"],
         "ratio": None if any(a.name == "ratio" for a in axes) else fixed["ratio"],
@@ -232,6 +253,8 @@ def run(args: argparse.Namespace) -> int:
             )
             grid["method"] = "linearize"
         grid["spectral_radius"] = radius.tolist()
+        if len(axes) == 2:
+            grid["summary"] = grid_summary(axes, radius, _stable(radius))
         result["grid"] = grid
         best = np.unravel_index(int(np.argmin(radius)), radius.shape)
         result["best"] = {
@@ -239,13 +262,30 @@ def run(args: argparse.Namespace) -> int:
             "spectral_radius": float(radius[best]),
             "stable": bool(_stable(radius[best])),
         }
+        if args.csv is not None:
+            write_csv(args.csv, axes, radius, _stable(radius))
         if args.plot is not None:
             _plot(args.plot, axes, radius, f"{rule.text} on {target.label}")
-    if args.json:
+    if args.json == "-":
         print_json(result)
         return 0
-    print("\n".join(_lines(target, field_norm, result, axes)))
+    files = []
+    if args.json is not None:
+        _write_json(args.json, result)
+        files.append(f"--json {args.json}")
+    if args.csv is not None:
+        files.append(f"--csv {args.csv}")
+    print("\n".join(_lines(target, field_norm, result, axes, files)))
     return 0
+
+
+def _write_json(path: str, result: dict[str, Any]) -> None:
+    """``--json PATH``: the JSON object that ``--json`` prints, written to PATH."""
+    try:
+        with open(path, "w", encoding="utf-8") as handle:
+            handle.write(json.dumps(result) + "\n")
+    except OSError as error:
+        raise UsageError(f"--json: cannot write {path!r} ({one_line(error)})") from None
 
 
 def _step_sizes(lr: Sequence[float] | None, players: int) -> tuple[float, float]:
@@ -332,17 +372,25 @@ def _plot(path: str, axes: Sequence[Axis], radius: np.ndarray, title: str) -> No
 
 def _stable(rho: float | np.ndarray) -> Any:
     """rho < 1 beyond round-off (|rho - 1| <= TOL is marginal)."""
+    from ..stability import TOL
+
     return np.asarray(rho) < 1.0 - TOL
 
 
 def _verdict(rho: float) -> str:
+    from ..stability import TOL
+
     if rho < 1.0 - TOL:
         return "converges"
     return "diverges" if rho > 1.0 + TOL else "marginal"
 
 
 def _lines(
-    target: Target, field_norm: float, result: dict[str, Any], axes: Sequence[Axis]
+    target: Target,
+    field_norm: float,
+    result: dict[str, Any],
+    axes: Sequence[Axis],
+    files: Sequence[str] = (),
 ) -> list[str]:
     lines = describe_target(target, field_norm)
     lr, ratio = result["lr"], result["ratio"]  # None: a grid axis
@@ -390,15 +438,10 @@ def _lines(
             f"stable      for {stable.size} of {radius.size} values of {axes[0].name}"
             + (f", from {stable.min():.6g} to {stable.max():.6g}" if stable.size else "")
         )
-    else:
-        a, b = axes
-        rows = [
-            [f"{va:.6g}", f"{vb:.6g}", f"{radius[i, j]:.6f}", _verdict(radius[i, j])]
-            for i, va in enumerate(a.values)
-            for j, vb in enumerate(b.values)
-        ]
-        lines += table([a.name, b.name, "rho", ""], rows)
-        lines.append(f"stable      at {int(_stable(radius).sum())} of {radius.size} grid points")
+        if files:
+            lines.append(f"full grid   {', '.join(files)}")
+    else:  # a map: the summary (every point is in --json and --csv)
+        lines += summary_lines(grid["summary"], axes, files)
     best = result["best"]
     where = ", ".join(f"{a.name} = {best[a.name]:.6g}" for a in axes)
     lines.append(

@@ -24,7 +24,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         "spectrum-log) and [checkpoint] keep_every keeps OUT/checkpoints/step_NNNNNNN.pt "
         "snapshots (gamedyn path-angle, spectrum, stability).",
     )
-    from gan_models import config_names
+    from ._names import config_names
 
     parser.add_argument(
         "config",

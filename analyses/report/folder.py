@@ -13,6 +13,7 @@ import torch
 
 from gan_models import jsonio
 
+from .._progress import format_duration
 from . import dirac, function_space, neural, page, temperature, ttur, unroll, xy
 from ._common import Context, Section, write_atomic
 
@@ -78,21 +79,28 @@ def _run_study(ctx: Context, key: str, threads: int | None = None) -> Section:
     return section
 
 
-def _run_serial(ctx: Context, chosen: list[str], say: Callable[[str], None]) -> list[Section]:
+def _elapsed(started: float) -> str:
+    """``elapsed 1m07s``: the report's wall time so far."""
+    return f"elapsed {format_duration(time.perf_counter() - started)}"
+
+
+def _run_serial(
+    ctx: Context, chosen: list[str], say: Callable[[str], None], started: float
+) -> list[Section]:
     sections = []
     for number, key in enumerate(chosen, 1):
-        say(f"[{number}/{len(chosen)}] {STUDIES[key]} ...")
+        say(f"[{number}/{len(chosen)}] {STUDIES[key]} ... ({_elapsed(started)})")
         section = _run_study(ctx, key)
         sections.append(section)
         say(
             f"[{number}/{len(chosen)}] done in {section.seconds:.1f} s "
-            f"({len(section.figures)} figures)"
+            f"({len(section.figures)} figures; {_elapsed(started)})"
         )
     return sections
 
 
 def _run_parallel(
-    ctx: Context, chosen: list[str], jobs: int, say: Callable[[str], None]
+    ctx: Context, chosen: list[str], jobs: int, say: Callable[[str], None], started: float
 ) -> list[Section]:
     """The studies in ``jobs`` processes, each with one torch thread.
 
@@ -114,7 +122,7 @@ def _run_parallel(
             done[section.key] = section
             say(
                 f"[{len(done)}/{len(chosen)}] {STUDIES[section.key]}: done in "
-                f"{section.seconds:.1f} s ({len(section.figures)} figures)"
+                f"{section.seconds:.1f} s ({len(section.figures)} figures; {_elapsed(started)})"
             )
     return [done[key] for key in chosen]
 
@@ -146,7 +154,9 @@ def generate_report(
     studies : iterable of str, optional
         Keys of :data:`STUDIES` to run (default: all).
     progress : callable, optional
-        Called with one line per study started and finished (default: silent).
+        Called with one line per study started and finished (with the report's elapsed
+        wall time; studies run in parallel announce their end only) and one line when
+        the report is written, which announces its completion (default: silent).
     jobs : int
         Studies run at once, each in its own process with one torch thread when
         ``jobs > 1`` (default 1: in this process, one after the other). Every study seeds
@@ -208,9 +218,9 @@ def generate_report(
     ctx = Context(out_path, bool(quick), int(seed), resolved, figures_dir)
     started = time.perf_counter()
     if jobs > 1 and len(chosen) > 1:
-        sections = _run_parallel(ctx, chosen, min(int(jobs), len(chosen)), say)
+        sections = _run_parallel(ctx, chosen, min(int(jobs), len(chosen)), say, started)
     else:
-        sections = _run_serial(ctx, chosen, say)
+        sections = _run_serial(ctx, chosen, say, started)
     meta = {
         "version": __version__,
         "torch": torch.__version__,
@@ -229,5 +239,10 @@ def generate_report(
     )
     _write_atomic(out_path / "summary.json", jsonio.dumps(summary, indent=1) + "\n")
     _write_atomic(out_path / "index.html", page.render(sections, meta))
-    say(f"report written to {out_path / 'index.html'} in {meta['seconds']:.1f} s")
+    figures = sum(len(s.figures) for s in sections)
+    formats = "PNG" if quick else "PNG and SVG"
+    say(
+        f"report written to {out_path / 'index.html'}: {figures} figures ({formats}) and "
+        f"summary.json, in {meta['seconds']:.1f} s"
+    )
     return summary
