@@ -6,7 +6,13 @@ stability regions and two-timescale studies, Display objects for the plots; the
 """
 
 from .checkpoints import checkpoint_game
-from .digits import DigitClassifier, digit_classifier, digit_coverage, frechet_distance
+from .digits import (
+    DigitClassifier,
+    digit_classifier,
+    digit_coverage,
+    digit_evaluator,
+    frechet_distance,
+)
 from .hopping import (
     ModeHoppingGraphDisplay,
     dominant_modes,
@@ -80,6 +86,7 @@ __all__ = [
     "derive_seed",
     "digit_classifier",
     "digit_coverage",
+    "digit_evaluator",
     "dominant_modes",
     "eigenvalues",
     "find_fixed_points",
