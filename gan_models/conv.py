@@ -330,7 +330,10 @@ class ConvDiscriminator(nn.Module):
         ch, out = self.pack * self.channels, self.width
         for _ in range(self.layers_down):
             conv = _meta(nn.Conv2d, ch, out, 4, 2, 1)
-            layers += [_layer(conv, gen, spectral_norm=self.spectral_norm), nn.LeakyReLU(LEAKY_SLOPE)]
+            layers += [
+                _layer(conv, gen, spectral_norm=self.spectral_norm),
+                nn.LeakyReLU(LEAKY_SLOPE),
+            ]
             ch, out = out, out * 2
         layers.append(nn.Flatten())
         self.trunk = nn.Sequential(*layers)
