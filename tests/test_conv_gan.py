@@ -227,3 +227,18 @@ def test_gamedyn_train_digits_dcgan_through_the_command_line(tmp_path, monkeypat
     assert main(["train", str(bad), "--out", str(tmp_path / "never")]) == 2
     err = capsys.readouterr().err.strip()
     assert err == "gamedyn: error: generator.kind: expected one of mlp, dcgan; got 'resnet'"
+
+
+def test_checkpoints_from_before_the_kind_keys_keep_their_configuration_hash():
+    from gan_models._runfiles import config_hash
+
+    new = TrainConfig().to_dict()
+    old = json.loads(json.dumps(new))  # as saved before [generator] kind / batch_norm
+    for section, keys in (("generator", ("kind", "batch_norm")), ("discriminator", ("kind",))):
+        for key in keys:
+            del old[section][key]
+    assert config_hash(new) == config_hash(old)
+    dcgan = small().to_dict()
+    assert config_hash(dcgan) != config_hash(
+        {**dcgan, "generator": {**dcgan["generator"], "kind": "mlp"}}
+    )
