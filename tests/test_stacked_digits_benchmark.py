@@ -38,7 +38,7 @@ def test_the_plan_tunes_on_seeds_100_101_and_reports_the_winner_on_0_to_4(bench)
     best = f"{bench.FAMILY}/{list(bench.single_candidates())[-1]}"
     assert bench.winner(done) == best
     reported = [p for p in bench.plan(None, done) if p["config"] == best]
-    assert [p["replicate"] for p in reported] == [0, 1, 2, 3, 4]
+    assert [p["replicate"] for p in reported] == [100, 101, 0, 1, 2, 3, 4]  # tuned, reported
     unrolled = bench.mapping_of("unrolled K=10")["unroll"]
     assert (unrolled["steps"], unrolled["lr"], unrolled["inner"]) == (10, 2e-4, "adam")
 
