@@ -11,7 +11,13 @@ from games.lazy import attach
 
 if TYPE_CHECKING:
     from .checkpoints import checkpoint_game
-    from .digits import DigitClassifier, digit_classifier, digit_coverage, frechet_distance
+    from .digits import (
+        DigitClassifier,
+        digit_classifier,
+        digit_coverage,
+        digit_evaluator,
+        frechet_distance,
+    )
     from .hopping import (
         ModeHoppingGraphDisplay,
         dominant_modes,
@@ -85,6 +91,7 @@ __all__ = [
     "derive_seed",
     "digit_classifier",
     "digit_coverage",
+    "digit_evaluator",
     "dominant_modes",
     "eigenvalues",
     "find_fixed_points",

@@ -26,7 +26,13 @@ import numpy as np
 import torch
 from scipy import linalg
 
-__all__ = ["DigitClassifier", "digit_classifier", "digit_coverage", "frechet_distance"]
+__all__ = [
+    "DigitClassifier",
+    "digit_classifier",
+    "digit_coverage",
+    "digit_evaluator",
+    "frechet_distance",
+]
 
 _ARCHITECTURE = "conv16-conv32-pool-fc64-fc10/v1"
 
@@ -263,3 +269,52 @@ def digit_coverage(
             classifier.features(reference, channels).numpy(),
         )
     return out
+
+
+def digit_evaluator(
+    data: Any, *, classifier: DigitClassifier | None = None, confidence: float = 0.9
+) -> Any:
+    """A trainer evaluation function for image data: ``samples -> dict`` of mode metrics.
+
+    The image counterpart of :func:`analyses.coverage_evaluator` (``gamedyn train`` picks
+    it for ``digits`` and ``stacked_digits``): :func:`digit_coverage` of the samples, with
+    the Fréchet distance to the held-out images, under the names the training log and
+    the command line use: ``modes_covered`` (labels with a confidently classified
+    sample), ``n_modes``, ``high_quality_percent``, ``reverse_kl``, ``mean_confidence``
+    and ``fid``.
+
+    Parameters
+    ----------
+    data : gan_models.ImageData
+        The training data (its ``channels`` say how many digits an image holds).
+    classifier : DigitClassifier, optional
+        Default: :func:`digit_classifier` (trained once, then read from the disk cache).
+    confidence : float
+        As in :func:`digit_coverage`.
+    """
+    from gan_models import ImageData, stacked_digits
+
+    if not isinstance(data, ImageData):
+        raise TypeError(
+            f"data: expected gan_models.ImageData (digits or stacked_digits), "
+            f"got {type(data).__name__}"
+        )
+    net = classifier if classifier is not None else digit_classifier()
+    channels = data.channels
+    # held-out digits in every channel, a fixed draw of 2,000 images
+    reference = stacked_digits("held_out", channels).sample(2000, generator=0)
+
+    def evaluate(samples: Any) -> dict[str, Any]:
+        out = digit_coverage(
+            samples, net, channels=channels, confidence=confidence, reference=reference
+        )
+        return {
+            "modes_covered": out["modes"],
+            "n_modes": out["n_modes"],
+            "high_quality_percent": out["hq_percent"],
+            "reverse_kl": out["reverse_kl"],
+            "mean_confidence": out["mean_confidence"],
+            "fid": out["fid"],
+        }
+
+    return evaluate

@@ -110,7 +110,7 @@ def read_run(run: str | os.PathLike[str]) -> RunRecord:
     """
     import torch
 
-    from gan_models import TrainConfig, build_data, load_checkpoint
+    from gan_models import GaussianMixture, TrainConfig, build_data, load_checkpoint
 
     path = Path(run)
     if not path.is_dir():
@@ -140,8 +140,8 @@ def read_run(run: str | os.PathLike[str]) -> RunRecord:
         state = load_checkpoint(path / "checkpoint.pt")
         raw = state.get("config")
         config = json.loads(raw) if isinstance(raw, str) else raw
-        if isinstance(config, dict):
-            data = build_data(TrainConfig.from_dict(config))
+        data = build_data(TrainConfig.from_dict(config)) if isinstance(config, dict) else None
+        if isinstance(data, GaussianMixture):  # image data have no modes to draw
             modes = data.modes.detach().cpu().numpy().astype(np.float64)
             stds = data.stds.detach().cpu().numpy().astype(np.float64)
     spectra = path / "spectra.jsonl"

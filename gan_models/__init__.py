@@ -4,7 +4,9 @@ Training data for the mode-coverage benchmarks (:class:`GaussianMixture` and the
 :func:`ring`, :func:`grid`, :func:`temperature` and :func:`high_dimensional` data sets)
 and the networks that play them (:class:`MLP`, :class:`Discriminator` with PacGAN
 packing and :class:`MinibatchDiscrimination`, and the standard toy architecture
-:func:`generator_mlp` / :func:`discriminator_mlp`).
+:func:`generator_mlp` / :func:`discriminator_mlp`); real images that ship with
+scikit-learn (:func:`digits`, :func:`stacked_digits`) and the DCGAN networks that play
+them (:class:`ConvGenerator`, :class:`ConvDiscriminator`).
 
 Everything that makes tensors takes ``device`` and ``dtype``; everything random takes a
 seed or a CPU ``torch.Generator`` and leaves torch's global random state alone.  The
@@ -23,6 +25,7 @@ from .config import (
     load_config,
     resolve_device,
 )
+from .conv import ConvDiscriminator, ConvGenerator
 from .data import GaussianMixture, grid, high_dimensional, ring, temperature
 from .images import ImageData, digits, stacked_digits
 from .networks import (
@@ -47,6 +50,8 @@ __all__ = [
     "MLP",
     "ConfigChanged",
     "ConfigError",
+    "ConvDiscriminator",
+    "ConvGenerator",
     "Discriminator",
     "GaussianMixture",
     "ImageData",

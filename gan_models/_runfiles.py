@@ -239,13 +239,29 @@ def trim_log(path: Path, step: int) -> tuple[int, list[int]]:
 # -- the configuration a checkpoint belongs to ---------------------------------------------------
 
 
+ADDED_KEYS: dict[str, dict[str, Any]] = {
+    "generator": {"kind": "mlp", "batch_norm": False},
+    "discriminator": {"kind": "mlp"},
+}
+"""Keys added after configuration hashes, with the value that means what their absence
+meant: left out at that value, so checkpoints written before the key existed resume."""
+
+
 def training_relevant(config: Mapping[str, Any]) -> dict[str, Any]:
     """The part of ``TrainConfig.to_dict()`` that changes the trained parameters.
+
+    Keys of :data:`ADDED_KEYS` at their old-behaviour value are left out.
 
     ``steps`` counts when the learning rate decays over the run
     (``optimizer.final_lr < 1``).
     """
     relevant = {k: v for k, v in config.items() if k not in NOT_TRAINING}
+    for section, defaults in ADDED_KEYS.items():  # older configurations lack these keys
+        table = relevant.get(section)
+        if isinstance(table, Mapping):
+            relevant[section] = {
+                k: v for k, v in table.items() if not (k in defaults and v == defaults[k])
+            }
     optimizer = config.get("optimizer")
     if isinstance(optimizer, Mapping) and optimizer.get("final_lr", 1.0) != 1.0:
         relevant["steps"] = config.get("steps")

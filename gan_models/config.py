@@ -32,6 +32,7 @@ else:  # Python 3.10: the same parser, as the tomli package (a declared dependen
     import tomli as tomllib
 
 import torch
+from torch import nn
 
 from dynamics import Alternating, UpdateRule
 from dynamics.registry import TRAINING_RULES, SpecError, make_rule
@@ -40,6 +41,8 @@ from games.vocabulary import LOSS_ALIASES
 
 from . import data as data_module
 from ._config_parse import ConfigError, _choice, _from_mapping, _nonnegative, _positive
+from .conv import ConvDiscriminator, ConvGenerator
+from .images import ImageData
 from .networks import discriminator_mlp, generator_mlp
 from .remedies import MixtureGenerator
 
@@ -64,7 +67,11 @@ __all__ = [
     "load_config",
 ]
 
-DATASETS = ("ring", "grid", "temperature", "high_dimensional")
+IMAGE_DATASETS = ("digits", "stacked_digits")
+DATASETS = ("ring", "grid", "temperature", "high_dimensional", *IMAGE_DATASETS)
+NETWORKS = ("mlp", "dcgan")
+"""``[generator] kind`` / ``[discriminator] kind``: an MLP (any data) or the DCGAN
+convolutional networks of :mod:`gan_models.conv` (image data)."""
 RULES = TRAINING_RULES
 """The names ``optimizer.rule`` accepts: the rules of :mod:`dynamics.registry` marked for
 training, with their aliases (``"sgd"`` is ``"gd"``)."""
@@ -83,8 +90,10 @@ class DataConfig:
 
 @dataclass
 class _NetworkConfig:
-    """The settings both players' MLPs share."""
+    """The settings both players' networks share (``kind = "dcgan"`` fixes the
+    architecture: then only ``width`` and ``spectral_norm`` apply)."""
 
+    kind: str = "mlp"
     depth: int = 2
     width: int = 128
     activation: str = "relu"
@@ -96,6 +105,7 @@ class _NetworkConfig:
 @dataclass
 class GeneratorConfig(_NetworkConfig):
     components: int = 1
+    batch_norm: bool = False
 
 
 @dataclass
@@ -244,11 +254,27 @@ class TrainConfig:
             raise ConfigError(f"seed: expected an int in [0, 2**62], got {self.seed}")
         _choice(self.data.name, "data.name", DATASETS)
         for name, net in (("generator", self.generator), ("discriminator", self.discriminator)):
+            _choice(net.kind, f"{name}.kind", NETWORKS)
+            if net.kind == "dcgan":
+                if self.data.name not in IMAGE_DATASETS:
+                    raise ConfigError(
+                        f"{name}.kind: 'dcgan' needs image data (data.name = "
+                        f"{' or '.join(IMAGE_DATASETS)}), got data.name = {self.data.name!r}"
+                    )
+                fixed = _NetworkConfig()
+                for key in ("depth", "activation", "init", "gain"):
+                    if getattr(net, key) != getattr(fixed, key):
+                        raise ConfigError(
+                            f"{name}.{key}: not a setting of the 'dcgan' network (its layers, "
+                            "activations and N(0, 0.02) initialisation are fixed); remove it"
+                        )
             _positive(net.depth, f"{name}.depth", allow_zero=True)
             _positive(net.width, f"{name}.width")
             if not net.gain > 0:
                 raise ConfigError(f"{name}.gain: expected a number > 0, got {net.gain}")
         _positive(self.generator.components, "generator.components")
+        if self.generator.batch_norm and self.generator.kind != "dcgan":
+            raise ConfigError("generator.batch_norm: only the 'dcgan' generator has batch norm")
         _positive(
             self.discriminator.minibatch_discrimination,
             "discriminator.minibatch_discrimination",
@@ -414,59 +440,82 @@ def resolve_device(device: str) -> torch.device:
     return resolved
 
 
-def build_data(config: TrainConfig) -> data_module.GaussianMixture:
-    """The data distribution named by ``config.data``."""
-    factory = getattr(data_module, config.data.name)
+def build_data(config: TrainConfig) -> data_module.GaussianMixture | ImageData:
+    """The data distribution named by ``config.data``: a Gaussian mixture, or the
+    :class:`ImageData` of ``digits`` / ``stacked_digits`` (these need scikit-learn)."""
+    from . import images
+
+    module = images if config.data.name in IMAGE_DATASETS else data_module
+    factory = getattr(module, config.data.name)
     try:
         mixture = factory(**config.data.options)
-    except TypeError as error:
+    except (TypeError, ValueError) as error:
         raise ConfigError(f"data.options: {error}") from None
-    except ValueError as error:
-        raise ConfigError(f"data.options: {error}") from None
-    assert isinstance(mixture, data_module.GaussianMixture)
+    except ImportError as error:
+        raise ConfigError(f"data.name: {config.data.name!r}: {error}") from None
+    assert isinstance(mixture, (data_module.GaussianMixture, ImageData))
     return mixture
+
+
+_Data = data_module.GaussianMixture | ImageData
+
+
+def _image_shape(data: _Data, key: str) -> tuple[int, int]:
+    if not isinstance(data, ImageData):
+        raise ConfigError(f"{key}: 'dcgan' needs image data (digits or stacked_digits)")
+    return data.channels, data.shape[-1]
+
+
+def _generator(config: TrainConfig, data: _Data, device: torch.device, seed: int) -> nn.Module:
+    g = config.generator
+    if g.kind == "dcgan":
+        channels, size = _image_shape(data, "generator.kind")
+        return ConvGenerator(
+            config.latent_dim, channels=channels, size=size, width=g.width,
+            batch_norm=g.batch_norm, device=device, generator=seed,
+        )
+    return generator_mlp(
+        latent=config.latent_dim, out=data.dim, depth=g.depth, width=g.width,
+        activation=g.activation, init=g.init, gain=g.gain, spectral_norm=g.spectral_norm,
+        device=device, generator=seed,
+    )
+
+
+def _discriminator(
+    config: TrainConfig, data: _Data, device: torch.device, seed: int
+) -> nn.Module:
+    d = config.discriminator
+    minibatch = d.minibatch_discrimination or None
+    if d.kind == "dcgan":
+        channels, size = _image_shape(data, "discriminator.kind")
+        return ConvDiscriminator(
+            channels=channels, size=size, width=d.width, spectral_norm=d.spectral_norm,
+            minibatch_discrimination=minibatch, pack=d.pack, device=device, generator=seed,
+        )
+    return discriminator_mlp(
+        in_features=data.dim, depth=d.depth, width=d.width,
+        activation=d.activation, init=d.init, gain=d.gain, spectral_norm=d.spectral_norm,
+        minibatch_discrimination=minibatch, pack=d.pack, device=device, generator=seed,
+    )
 
 
 def build_game(
     config: TrainConfig, *, device: torch.device | str = "cpu"
-) -> tuple[Game, ParameterizedGAN, data_module.GaussianMixture]:
+) -> tuple[Game, ParameterizedGAN, data_module.GaussianMixture | ImageData]:
     """The training game (unrolled if asked), its base ParameterizedGAN and the data.
 
-    Networks are initialised from ``config.seed`` (not the global RNG), in float32.
+    Networks (MLPs, or the DCGAN networks for ``kind = "dcgan"``) are initialised from
+    ``config.seed`` (not the global RNG), in float32.
     """
     device = torch.device(device)
     mixture = build_data(config)
-    g, d = config.generator, config.discriminator
     seed = config.seed
     components = [
-        generator_mlp(
-            latent=config.latent_dim,
-            out=mixture.dim,
-            depth=g.depth,
-            width=g.width,
-            activation=g.activation,
-            init=g.init,
-            gain=g.gain,
-            spectral_norm=g.spectral_norm,
-            device=device,
-            generator=seed * 1000 + 1 + i,
-        )
-        for i in range(g.components)
+        _generator(config, mixture, device, seed * 1000 + 1 + i)
+        for i in range(config.generator.components)
     ]
     generator = components[0] if len(components) == 1 else MixtureGenerator(components)
-    discriminator = discriminator_mlp(
-        in_features=mixture.dim,
-        depth=d.depth,
-        width=d.width,
-        activation=d.activation,
-        init=d.init,
-        gain=d.gain,
-        spectral_norm=d.spectral_norm,
-        minibatch_discrimination=d.minibatch_discrimination or None,
-        pack=d.pack,
-        device=device,
-        generator=seed * 1000 + 999,
-    )
+    discriminator = _discriminator(config, mixture, device, seed * 1000 + 999)
     base = ParameterizedGAN(
         generator,
         discriminator,

@@ -41,6 +41,7 @@ from ._checkpoint import (
 from ._interrupt import StopRequests, TrainingInterrupted
 from .config import TrainConfig, build_game, build_rule, resolve_device
 from .data import GaussianMixture
+from .images import ImageData
 from .remedies import ReplayBuffer, Substitution
 
 __all__ = [
@@ -216,7 +217,7 @@ class Trainer:
         *,
         out_dir: str | Path | None = None,
         evaluate: Evaluator | None = None,
-        metrics: Callable[[GaussianMixture], Evaluator] | None = None,
+        metrics: Callable[[GaussianMixture | ImageData], Evaluator] | None = None,
         progress: bool | None = None,
         stream: TextIO | None = None,
         callbacks: Sequence[Callback] = (),

@@ -45,7 +45,7 @@ def test_a_file_wins_and_paths_stay_paths(tmp_path, monkeypatch):
 
 
 def test_an_unknown_name_lists_the_shipped_ones(capsys):
-    with pytest.raises(ConfigError, match="shipped: plain_grid, plain_ring"):
+    with pytest.raises(ConfigError, match="shipped: digits_dcgan, plain_grid, plain_ring"):
         load_config("unrolled_rign")
     assert main(["train", "unrolled_rign", "--out", "never-written"]) == 2
     err = capsys.readouterr().err.strip()

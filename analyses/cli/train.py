@@ -58,8 +58,12 @@ def run(args: argparse.Namespace) -> int:
     """
     from gan_models import ConfigError, Trainer, TrainingDiverged, TrainingInterrupted, load_config
 
+    from ..digits import digit_evaluator
     from ..modes import coverage_evaluator
     from ..training import SpectraRecorder
+
+    def metrics(data: Any) -> Any:  # mode metrics of the data set: images or mixtures
+        return (digit_evaluator if hasattr(data, "channels") else coverage_evaluator)(data)
 
     try:
         config = load_config(args.config)
@@ -72,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
             config = config.replace(**changes)
         callbacks = [SpectraRecorder.from_config(config)] if config.spectra.every else []
         trainer = Trainer.from_config(
-            config, out_dir=args.out, metrics=coverage_evaluator, callbacks=callbacks
+            config, out_dir=args.out, metrics=metrics, callbacks=callbacks
         )
     except (ConfigError, FileNotFoundError, ValueError) as error:
         print(f"gamedyn: error: {one_line(error)}", file=sys.stderr)

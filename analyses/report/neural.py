@@ -42,7 +42,7 @@ NEURAL_RUNS: dict[str, tuple[int, int, int]] = {
 
 
 def _train(ctx: Context) -> dict[str, Any]:
-    from gan_models import Trainer, build_data, load_config
+    from gan_models import GaussianMixture, Trainer, build_data, load_config
 
     from ..modes import mode_coverage
 
@@ -57,6 +57,7 @@ def _train(ctx: Context) -> dict[str, Any]:
         log_every=steps,
     )
     data = build_data(cfg)
+    assert isinstance(data, GaussianMixture)
     coverages: list[Any] = []
     samples: list[np.ndarray] = []
 

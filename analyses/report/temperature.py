@@ -99,7 +99,7 @@ def train(
     Returns ``{"coverages", "eval_steps", "samples" (per evaluation, °C), "stats"
     (:func:`analyses.collapse_statistics`), "steps", "seconds"}``.
     """
-    from gan_models import TrainConfig, Trainer, build_data
+    from gan_models import GaussianMixture, TrainConfig, Trainer, build_data
 
     from ..mode_summary import collapse_statistics
     from ..modes import mode_coverage
@@ -118,6 +118,7 @@ def train(
     }
     cfg = TrainConfig.from_dict(mapping)
     data = build_data(cfg)
+    assert isinstance(data, GaussianMixture)
     coverages: list[Any] = []
     samples: list[np.ndarray] = []
 
