@@ -207,7 +207,9 @@ def main() -> None:
         )
     )
     zero_sum = ZeroSumMLPGame(hidden_for(args.n))
-    lr, (m1, m2) = 1e-3, ((12, 4) if args.quick else (20, 5))
+    # a step size at which CG does not converge to an exact zero residual within m1
+    # iterations (CGDs divides 0 by 0 there and stops with "vector nan")
+    lr, (m1, m2) = 0.1, ((8, 2) if args.quick else (12, 3))
     try:
         import CGDs  # noqa: F401
     except ImportError:

@@ -43,7 +43,7 @@ def _block_mask(game: Game, i: int, like: torch.Tensor) -> torch.Tensor:
     """1 on player ``i``'s block, 0 elsewhere (flat, like ``like``)."""
     return torch.cat(
         [
-            (torch.ones if j == i else torch.zeros)(size, dtype=like.dtype, device=like.device)
+            torch.full((size,), 1.0 if j == i else 0.0, dtype=like.dtype, device=like.device)
             for j, size in enumerate(game.sizes)
         ]
     )
