@@ -55,12 +55,17 @@ class Spectrum:
         How many eigenvalues were asked for, when fewer converged (``len(values)`` are
         the converged ones: :func:`top_eigenvalues` with ``partial=True``); None when
         every requested eigenvalue converged.
+    start : numpy.ndarray or None
+        For the matrix-free methods, a starting vector for the same computation at a
+        nearby point (the sum of the real and imaginary parts of the Ritz vectors,
+        normalised): pass it as ``v0`` to warm-start ARPACK along training.
     """
 
     values: np.ndarray
     products: int
     method: str
     requested: int | None = None
+    start: np.ndarray | None = None
 
 
 def _sorted(values: np.ndarray) -> np.ndarray:
@@ -95,7 +100,12 @@ def jacobian_operator(
     :math:`Jv`'s double-VJP); the eigenvalue routines use it by default.
     """
     op = JacobianOperator(game, params, dtype=dtype)
-    device = op.device
+    return _wrap(op, transpose=transpose), op
+
+
+def _wrap(op: JacobianOperator, *, transpose: bool) -> sla.LinearOperator:
+    """``op`` as a scipy LinearOperator for J (or J^T), in the operator's dtype."""
+    dtype, device = op.dtype, op.device
 
     def apply(v: np.ndarray, fn: object) -> np.ndarray:
         vector = torch.as_tensor(np.ascontiguousarray(v).reshape(-1), dtype=dtype, device=device)
@@ -107,13 +117,12 @@ def jacobian_operator(
 
     forward = op.rmatvec if transpose else op.matvec
     backward = op.matvec if transpose else op.rmatvec
-    linear = sla.LinearOperator(
+    return sla.LinearOperator(
         (op.n, op.n),
         matvec=lambda v: apply(v, forward),
         rmatvec=lambda v: apply(v, backward),
         dtype=np.float64,
     )
-    return linear, op
 
 
 def top_eigenvalues(
@@ -126,6 +135,8 @@ def top_eigenvalues(
     maxiter: int | None = None,
     seed: int = 0,
     partial: bool = False,
+    v0: np.ndarray | None = None,
+    operator: JacobianOperator | None = None,
 ) -> Spectrum:
     r"""The top-``k`` eigenvalues of :math:`J`, matrix-free (ARPACK's implicitly restarted Arnoldi).
 
@@ -147,6 +158,12 @@ def top_eigenvalues(
     partial : bool
         When ARPACK does not converge: return the eigenvalues that did converge (with
         ``requested=k``) instead of raising.
+    v0 : numpy.ndarray, optional
+        ARPACK's starting vector (default: seeded Gaussian); e.g. the ``start`` of the
+        previous :class:`Spectrum` along training (a warm start).
+    operator : games.JacobianOperator, optional
+        The float64 operator at ``params`` to take the products from (its graph built
+        once and shared between several spectra at one point); built here by default.
 
     Returns
     -------
@@ -164,33 +181,77 @@ def top_eigenvalues(
     if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k < n - 1:
         raise ValueError(f"k: expected an int with 1 <= k < n - 1 = {n - 1}, got {k!r}")
     which = canonical_which(which, tuple(WHICH))
-    linear, op = jacobian_operator(game, params, transpose=True)
-    v0 = np.random.default_rng(seed).standard_normal(n)
+    linear, op = _linear_operator(game, params, operator, transpose=True)
+    before = op.products
+    start = _start_vector(v0, n, seed, "v0")
     requested = None
     try:
-        values = sla.eigs(
+        values, vectors = sla.eigs(
             linear,
             k=k,
             which=WHICH[which],
             tol=tol,
-            v0=v0,
+            v0=start,
             maxiter=maxiter,
-            return_eigenvectors=False,
+            return_eigenvectors=True,
         )
     except sla.ArpackNoConvergence as error:
         if not partial or len(error.eigenvalues) == 0:
             raise
         values, requested = np.asarray(error.eigenvalues, dtype=complex), k
+        vectors = np.asarray(error.eigenvectors)
+    products = op.products - before
+    following = _combined(vectors)
     if which == "imaginary":
         # ARPACK's 'LI' returns the k eigenvalues of largest |imaginary part| (conjugate
         # pairs of a real matrix); report them by decreasing imaginary part, pairs together
         return Spectrum(
             values[np.lexsort((-values.imag, -np.abs(values.imag)))],
-            op.products,
+            products,
             "arpack",
             requested,
+            following,
         )
-    return Spectrum(_sorted(values), op.products, "arpack", requested)
+    return Spectrum(_sorted(values), products, "arpack", requested, following)
+
+
+def _linear_operator(
+    game: Game,
+    params: Sequence[torch.Tensor],
+    operator: JacobianOperator | None,
+    *,
+    transpose: bool,
+) -> tuple[sla.LinearOperator, JacobianOperator]:
+    if operator is None:
+        return jacobian_operator(game, params, transpose=transpose)
+    if not isinstance(operator, JacobianOperator) or operator.n != sum(game.sizes):
+        raise TypeError(
+            f"operator: expected a games.JacobianOperator of the game ({sum(game.sizes)} "
+            f"parameters), got {type(operator).__name__}"
+        )
+    if operator.dtype != torch.float64:
+        raise TypeError(f"operator: expected a float64 operator, got {operator.dtype}")
+    return _wrap(operator, transpose=transpose), operator
+
+
+def _start_vector(v0: object, n: int, seed: int, name: str) -> np.ndarray:
+    if v0 is None:
+        return np.random.default_rng(seed).standard_normal(n)
+    start = np.asarray(v0, dtype=np.float64).reshape(-1)
+    if start.shape != (n,) or not np.all(np.isfinite(start)) or not np.any(start):
+        raise ValueError(
+            f"{name}: expected a finite, nonzero vector of {n} values, got shape {start.shape}"
+        )
+    return start
+
+
+def _combined(vectors: np.ndarray) -> np.ndarray | None:
+    """One real starting vector from Ritz vectors (columns): sum of real and imaginary parts."""
+    if vectors.ndim != 2 or vectors.shape[1] == 0:
+        return None
+    total = np.real(vectors).sum(axis=1) + np.imag(vectors).sum(axis=1)
+    norm = float(np.linalg.norm(total))
+    return total / norm if norm > 0 and np.isfinite(norm) else None
 
 
 def hessian_eigenvalues(
@@ -202,12 +263,16 @@ def hessian_eigenvalues(
     which: str = "both_ends",
     tol: float = 1e-6,
     seed: int = 0,
+    v0: np.ndarray | None = None,
+    operator: JacobianOperator | None = None,
 ) -> Spectrum:
     r"""Top-``k`` eigenvalues of player ``i``'s own Hessian :math:`\nabla^2_{\theta_i}\ell_i` (symmetric: Lanczos).
 
     ``which``: ``'largest'``, ``'smallest'`` (algebraic) or ``'both_ends'`` (half from each
     end; a negative smallest eigenvalue means the player is not at a local minimum).
-    Products are :math:`J` applied to vectors supported on player ``i``'s block.
+    Products are :math:`J^\top` applied to vectors supported on player ``i``'s block
+    (one backward pass each).  ``v0`` (length: the player's size) and ``operator`` as
+    for :func:`top_eigenvalues`.
     """
     params = validate_params(game, params)
     index = (
@@ -225,7 +290,8 @@ def hessian_eigenvalues(
     modes = {"largest": "LA", "smallest": "SA", "both_ends": "BE"}
     if which not in modes:
         raise ValueError(f"which: expected one of {tuple(modes)}, got {which!r}")
-    op = JacobianOperator(game, params, dtype=torch.float64)
+    _, op = _linear_operator(game, params, operator, transpose=True)
+    before = op.products
     start = sum(game.sizes[:index])
 
     def matvec(v: np.ndarray) -> np.ndarray:
@@ -235,9 +301,21 @@ def hessian_eigenvalues(
         return op.rmatvec(full)[start : start + size].cpu().numpy()
 
     linear = sla.LinearOperator((size, size), matvec=matvec, rmatvec=matvec, dtype=np.float64)
-    v0 = np.random.default_rng(seed).standard_normal(size)
-    values = sla.eigsh(linear, k=k, which=modes[which], tol=tol, v0=v0, return_eigenvectors=False)
-    return Spectrum(np.sort(values.astype(complex))[::-1], op.products, "lanczos")
+    values, vectors = sla.eigsh(
+        linear,
+        k=k,
+        which=modes[which],
+        tol=tol,
+        v0=_start_vector(v0, size, seed, "v0"),
+        return_eigenvectors=True,
+    )
+    return Spectrum(
+        np.sort(values.astype(complex))[::-1],
+        op.products - before,
+        "lanczos",
+        None,
+        _combined(vectors),
+    )
 
 
 def symbolic_eigenvalues(game: SymbolicGame | object, point: Sequence[object]) -> Spectrum:

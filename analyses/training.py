@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import torch
 
-from games import Game, flatten_params, validate_params, vector_field
+from games import Game, JacobianOperator, validate_params
 
 from .checkpoints import checkpoint_game, fixed_batch_game
 from .plots import _axes
@@ -83,6 +83,7 @@ def spectra_record(
     tol: float = 1e-6,
     seed: int = 0,
     step: int | None = None,
+    starts: dict[str, np.ndarray] | None = None,
 ) -> dict[str, Any]:
     r"""Top eigenvalues of :math:`J` and both ends of each player's Hessian, as one JSON-ready record.
 
@@ -105,6 +106,14 @@ def spectra_record(
         ARPACK's tolerance and starting-vector seed.
     step : int, optional
         Stored as ``record["step"]``.
+    starts : dict, optional
+        Warm starts along training: ARPACK's starting vectors by spectrum
+        (``"jacobian/magnitude"``, ``"hessian/generator"``, ...), read (where present)
+        and replaced in place by each spectrum's :attr:`Spectrum.start`.  Without it
+        every run starts from the seeded vector.
+
+    Every product of the record comes from one :class:`games.JacobianOperator` (the
+    field's graph built once per record, the Hessians through the same operator).
 
     Returns
     -------
@@ -137,7 +146,8 @@ def spectra_record(
     with _PureForward(game):
         with torch.no_grad():
             losses = game.losses(point)
-        xi = flatten_params(vector_field(game, point))
+        operator = JacobianOperator(game, point, dtype=torch.float64)
+        xi = operator.field
         record["field_norm"] = float(torch.linalg.vector_norm(xi))
         record["losses"] = {p: float(v) for p, v in zip(game.players, losses)}
         jac: dict[str, list[list[float]]] = {}
@@ -146,9 +156,20 @@ def spectra_record(
             if count < 1:
                 jac[name] = []
                 continue
+            key = f"jacobian/{name}"
             try:
-                spectrum = top_eigenvalues(game, point, count, which=name, tol=tol, seed=seed)
-                values, products = spectrum.values, products + spectrum.products
+                spectrum = top_eigenvalues(
+                    game,
+                    point,
+                    count,
+                    which=name,
+                    tol=tol,
+                    seed=seed,
+                    v0=_start(starts, key, n),
+                    operator=operator,
+                )
+                values = spectrum.values
+                _keep(starts, key, spectrum.start)
             except ArpackNoConvergence as error:
                 values, converged = np.asarray(error.eigenvalues, dtype=complex), False
             jac[name] = [[float(v.real), float(v.imag)] for v in values]
@@ -158,6 +179,7 @@ def spectra_record(
             count = min(int(hessian_k), size - 1)
             if count < 1:
                 continue
+            key = f"hessian/{player}"
             try:
                 spectrum = hessian_eigenvalues(
                     game,
@@ -167,16 +189,32 @@ def spectra_record(
                     which="both_ends" if count >= 2 else "largest",
                     tol=tol,
                     seed=seed,
+                    v0=_start(starts, key, size),
+                    operator=operator,
                 )
-                values, products = spectrum.values, products + spectrum.products
+                values = spectrum.values
+                _keep(starts, key, spectrum.start)
             except ArpackNoConvergence as error:
                 values, converged = np.sort(np.asarray(error.eigenvalues))[::-1], False
             hess[player] = [float(np.real(v)) for v in values]
         record["hessian"] = hess
+        products = operator.products
     record["products"] = int(products)
     record["converged"] = converged
     record["seconds"] = time.perf_counter() - tick
     return record
+
+
+def _start(starts: dict[str, np.ndarray] | None, key: str, size: int) -> np.ndarray | None:
+    if starts is None:
+        return None
+    start = starts.get(key)
+    return start if start is not None and start.shape == (size,) else None
+
+
+def _keep(starts: dict[str, np.ndarray] | None, key: str, start: np.ndarray | None) -> None:
+    if starts is not None and start is not None:
+        starts[key] = start
 
 
 # -- recording during training ------------------------------------------------------------------
@@ -206,6 +244,12 @@ class SpectraRecorder:
     path : str or pathlib.Path, optional
         Where to write the records (default: ``trainer.out_dir / "spectra.jsonl"``;
         nothing is written when the trainer has no ``out_dir``).
+    warm_start : bool
+        Start each ARPACK/Lanczos run from the previous record's eigenvectors (the
+        ``starts`` of :func:`spectra_record`): fewer products, the same eigenvalues to
+        ARPACK's tolerance ``tol``; False starts every record from the seeded vector,
+        as :func:`spectra_record` does by default (records then equal the offline ones
+        bit for bit).
 
     Examples
     --------
@@ -232,6 +276,7 @@ class SpectraRecorder:
         tol: float = 1e-6,
         seed: int = 0,
         path: str | Path | None = None,
+        warm_start: bool = True,
     ) -> None:
         self.every = _positive_int(every, "every")
         self.k = _positive_int(k, "k")
@@ -244,6 +289,8 @@ class SpectraRecorder:
         self.tol, self.seed = tol, seed
         self.path = None if path is None else Path(path)
         self.records: list[dict[str, Any]] = []
+        self.warm_start = bool(warm_start)
+        self._starts: dict[str, np.ndarray] = {}
         self._game: ParameterizedGAN | None = None
         self._started = False
 
@@ -315,6 +362,7 @@ class SpectraRecorder:
             tol=self.tol,
             seed=self.seed,
             step=step,
+            starts=self._starts if self.warm_start else None,
         )
         record["batch_size"] = self._game.batch_size
         self.records.append(record)

@@ -15,6 +15,14 @@ eigenvalue λ is |Im λ| / |Re λ|.  Writes ``docs/ring_spectra/spectra.json`` a
 
     python benchmarks/ring_spectra.py                      # 2,500 steps each, every 500
     python benchmarks/ring_spectra.py --report-only        # the figure from spectra.json
+
+It also measures the cost of :class:`analyses.SpectraRecorder` along training (the
+ratio of ``benchmarks/results/ring_spectra.json``): ``plain_ring`` (2 x 128 ReLU
+networks, batch 512) trained ``--recorder-steps`` steps with no recorder, and with a
+recorder of the top-6 of J by magnitude every 100 steps (no Hessians), warm-started
+(the default) and cold (``warm_start=False``, every ARPACK run from the seeded vector,
+as before warm starts): the recorder's time over the training time, and the products
+per record.  ``--quick`` runs only this measurement, 300 steps (about a minute on 2 cores).
 """
 
 from __future__ import annotations
@@ -34,8 +42,16 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from analyses import checkpoint_game, coverage_evaluator, top_eigenvalues  # noqa: E402
+from analyses import (  # noqa: E402
+    SpectraRecorder,
+    checkpoint_game,
+    coverage_evaluator,
+    top_eigenvalues,
+)
 from gan_models import Trainer, jsonio, load_config  # noqa: E402
+
+sys.path.insert(0, str(ROOT / "benchmarks"))
+from _results import Ratio, add_arguments, write  # noqa: E402
 
 OUT = ROOT / "docs" / "ring_spectra"
 
@@ -103,6 +119,71 @@ def run(config: str, steps: int, every: int, unroll: int, k: int) -> dict[str, A
     return {"config": config, "trained_unroll": cfg.unroll.steps, "records": records}
 
 
+def recorder_cost(steps: int, every: int, k: int) -> dict[str, Any]:
+    """Training time of ``plain_ring`` without a recorder, and the recorder's time and
+    products per record, warm-started and cold (one run each, same seed)."""
+    cfg = load_config("plain_ring").replace(
+        steps=steps, eval_every=steps, checkpoint_every=10 * steps, log_every=steps, device="cpu"
+    )
+
+    def train(callbacks: list[Any]) -> float:
+        trainer = Trainer.from_config(
+            cfg, progress=False, stream=io.StringIO(), callbacks=callbacks
+        )
+        started = time.perf_counter()
+        trainer.train()
+        return time.perf_counter() - started
+
+    out: dict[str, Any] = {"steps": steps, "every": every, "k": k}
+    out["train_s"] = train([])
+    for label, warm in (("warm", True), ("cold", False)):
+        recorder = SpectraRecorder(every, k=k, which="magnitude", hessian_k=0, warm_start=warm)
+        total = train([recorder])
+        spectra = sum(r["seconds"] for r in recorder.records)
+        out[label] = {
+            "total_s": total,
+            "spectra_s": spectra,
+            "records": len(recorder.records),
+            "products": [r["products"] for r in recorder.records],
+        }
+        print(
+            f"recorder ({label} start): {len(recorder.records)} records, "
+            f"{spectra:.1f} s of spectra in {total:.1f} s; products per record "
+            f"{out[label]['products']}",
+            flush=True,
+        )
+    print(f"training alone: {out['train_s']:.1f} s for {steps} steps", flush=True)
+    return out
+
+
+def recorder_ratios(cost: dict[str, Any]) -> list[Ratio]:
+    warm, cold = cost["warm"], cost["cold"]
+
+    def mean_products(run: dict[str, Any]) -> float:
+        later = run["products"][1:] or run["products"]  # the first record is cold in both
+        return float(np.mean(later))
+
+    return [
+        Ratio(
+            f"spectra recorder (top-{cost['k']} of J every {cost['every']} steps) / training "
+            "time, ring GAN 2 x 128",
+            warm["spectra_s"] / cost["train_s"],
+            0.25,
+            detail=f"{warm['spectra_s']:.1f} s / {cost['train_s']:.1f} s, {cost['steps']} steps",
+        ),
+        Ratio(
+            "same, cold ARPACK starts (before warm starts)",
+            cold["spectra_s"] / cost["train_s"],
+            detail=f"{cold['spectra_s']:.1f} s",
+        ),
+        Ratio(
+            "products per record after the first, warm / cold",
+            mean_products(warm) / mean_products(cold),
+            detail=f"{mean_products(warm):.0f} vs {mean_products(cold):.0f}",
+        ),
+    ]
+
+
 def figure(summary: dict[str, Any], out: Path) -> None:
     """|Im|/|Re| of the top eigenvalues (by magnitude) and the largest |Im λ| of J and of
     J_K along training, per run."""
@@ -168,10 +249,26 @@ def main() -> None:
     parser.add_argument("--every", type=int, default=500)
     parser.add_argument("--unroll", type=int, default=10)
     parser.add_argument("--k", type=int, default=6)
-    parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--report-only", action="store_true")
     parser.add_argument("--out", type=Path, default=OUT)
+    parser.add_argument(
+        "--recorder-steps", type=int, help="steps of the recorder measurement (quick: 300)"
+    )
+    add_arguments(parser)
     args = parser.parse_args()
+    if not args.report_only:
+        torch.set_num_threads(args.threads)
+        steps = args.recorder_steps or (300 if args.quick else 1000)
+        cost = recorder_cost(steps, 100, args.k)
+        write(
+            "ring_spectra",
+            args,
+            recorder_ratios(cost),
+            cost,
+            parameters={"config": "plain_ring", "steps": steps, "every": 100, "k": args.k},
+        )
+        if args.quick:
+            return
     args.out.mkdir(parents=True, exist_ok=True)
     path = args.out / "spectra.json"
     if not args.report_only:

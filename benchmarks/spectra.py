@@ -48,6 +48,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import torch
@@ -55,6 +56,7 @@ import torch
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from _mlp_game import MLPGame, hidden_for
+from _results import Ratio, add_arguments, write
 
 from analyses import stability_region, top_eigenvalues
 from games import JacobianOperator, jacobian, vector_field
@@ -79,7 +81,7 @@ def timed(fn: Callable[[], object], repeats: int) -> tuple[float, object]:
 # --------------------------------------------------------------------------- (a)
 
 
-def region_benchmark(grid: int, baseline_points: int) -> None:
+def region_benchmark(grid: int, baseline_points: int) -> dict[str, Any]:
     load = os.getloadavg()[0]
     game = MLPGame(hidden_for(500))
     point = game.params(torch.float64)
@@ -138,6 +140,16 @@ def region_benchmark(grid: int, baseline_points: int) -> None:
         f"Load average (1 min) {load:.1f} at the start, {os.getloadavg()[0]:.1f} at the end.\n",
         flush=True,
     )
+    return {
+        "grid": grid,
+        "n": n,
+        "region_s": t_region,
+        "jacobian_s": t_jac,
+        "per_point_s": t_each,
+        "timed_points": int(flat.size),
+        "speedup": t_full / t_region,
+        "max_relative_difference": float((diff / direct).max()),
+    }
 
 
 # --------------------------------------------------------------------------- (b)
@@ -284,7 +296,7 @@ def dense_check() -> str:
     return f"ARPACK top-10 vs dense eigvals at n = 498: max relative distance {worst:.1e}, same magnitudes: {same}"
 
 
-def spectra_benchmark(args: argparse.Namespace) -> None:
+def spectra_benchmark(args: argparse.Namespace) -> dict[str, Any]:
     print(
         "## (b) Top-10 eigenvalues by magnitude, matrix-free (ARPACK on J^T u), "
         "float64, batch 256, tol 1e-6\n"
@@ -362,13 +374,56 @@ def spectra_benchmark(args: argparse.Namespace) -> None:
     skipped = [r["n"] for r in timing[: len(args.sizes)] if "top6_magnitude" not in r]
     if skipped:
         print(f"\n(top-6 not run at n = {', '.join(f'{n:,}' for n in skipped)}: --top6-max-n)")
+    return {"timing": timing, "memory": fixed}
+
+
+def ratios_of(region: dict[str, Any] | None, spectra: dict[str, Any]) -> list[Ratio]:
+    """The figures of both parts as ratios (targets where the issue or the docs set one)."""
+    out = []
+    if region is not None:
+        out.append(
+            Ratio(
+                f"stability region {region['grid']} x {region['grid']}: per-point eigvals "
+                "/ analyses.stability_region (extrapolated)",
+                region["speedup"],
+                detail=f"n = {region['n']}, agreement {region['max_relative_difference']:.1e}",
+            )
+        )
+    for r in spectra["timing"]:
+        if r.get("allocator") != "default":
+            continue
+        xi, build = r["xi"][0], r["build"][0]
+        out.append(
+            Ratio(
+                f"ARPACK product J^T u / field evaluation, n = {r['n']:,}",
+                (r["t_top10"] - build) / r["products"] / xi,
+                detail=f"{r['products']} products for the top-10",
+            )
+        )
+        if "top6_magnitude" in r:
+            for key, label in (("top6_magnitude", "magnitude"), ("top6_imaginary", "imaginary")):
+                out.append(
+                    Ratio(
+                        f"products for the top-6 by {label}, tol 1e-6, n = {r['n']:,}",
+                        float(r[key][0]),
+                        40,
+                    )
+                )
+    for r in spectra["memory"]:
+        out.append(
+            Ratio(
+                f"peak memory of the top-10 run, bytes per parameter, n = {r['n']:,}",
+                r["peak_bytes"] / r["n"],
+                detail="glibc mmap threshold fixed at 64 KiB",
+            )
+        )
+    return out
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--quick", action="store_true", help="50 x 50 grid, n up to 10^5")
     parser.add_argument("--grid", type=int, help="grid side (default 200, quick 50)")
     parser.add_argument(
         "--baseline-points", type=int, help="points timed per point (default 200, quick 50)"
@@ -380,7 +435,7 @@ def main() -> None:
         "--top6-max-n", type=int, default=10**7, help="top-6 runs only up to this n"
     )
     parser.add_argument("--repeats", type=int, default=10)
-    parser.add_argument("--threads", type=int, default=2)
+    add_arguments(parser)
     parser.add_argument("--one-size", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--mode", default="all", help=argparse.SUPPRESS)
     parser.add_argument(
@@ -406,10 +461,21 @@ def main() -> None:
         f"{'quick' if args.quick else 'full'} mode\n"
     )
     start = time.perf_counter()
-    if not args.skip_region:
-        region_benchmark(args.grid, args.baseline_points)
-    spectra_benchmark(args)
+    region = None if args.skip_region else region_benchmark(args.grid, args.baseline_points)
+    spectra = spectra_benchmark(args)
     print(f"\ntotal {time.perf_counter() - start:.0f} s")
+    write(
+        "spectra",
+        args,
+        ratios_of(region, spectra),
+        {"region": region, **spectra},
+        parameters={
+            "grid": args.grid,
+            "baseline_points": args.baseline_points,
+            "sizes": args.sizes,
+            "repeats": args.repeats,
+        },
+    )
 
 
 if __name__ == "__main__":

@@ -23,14 +23,18 @@ StepSize = float | Sequence[float] | Callable[[int], float | Sequence[float]]
 
 
 class RuleState(NamedTuple):
-    """A rule's state: the step index ``t`` and the rule's buffers (flat tensors of size n).
+    """A rule's state: the step index ``t``, the rule's buffers (flat tensors of size n)
+    and ``extra``, data a rule carries between eager steps (CGD's warm starts).
 
     Only ``buffers`` are dynamic variables of the step map (``linearize`` differentiates
-    with respect to them); ``t`` drives schedules and bias corrections.
+    with respect to them); ``t`` drives schedules and bias corrections.  ``extra`` only
+    speeds up the next step (it never changes its result beyond a solver's tolerance)
+    and is not saved in checkpoints: a resumed run starts without it.
     """
 
     t: int
     buffers: tuple[torch.Tensor, ...]
+    extra: tuple[torch.Tensor, ...] = ()
 
 
 def _number(value: object, name: str) -> float:

@@ -188,7 +188,11 @@ def run(
             break
         params, state = (
             new_params,
-            RuleState(new_state.t, tuple(b.detach() for b in new_state.buffers)),
+            RuleState(
+                new_state.t,
+                tuple(b.detach() for b in new_state.buffers),
+                tuple(e.detach() for e in new_state.extra),
+            ),
         )
         if t % record_every == 0 or t == steps:
             record(t, params, step_losses)

@@ -30,7 +30,15 @@ if TYPE_CHECKING:
     )
     from .dirac import DiracGAN
     from .function_space import FunctionSpaceGAN, GeneratorFunctionSpaceGAN
-    from .jacobians import BlockJacobian, JacobianOperator, jacobian, jvp, sort_eigenvalues, vjp
+    from .jacobians import (
+        BlockJacobian,
+        FieldProducts,
+        JacobianOperator,
+        jacobian,
+        jvp,
+        sort_eigenvalues,
+        vjp,
+    )
     from .modules import FlatModule
     from .nagarajan_kolter import NagarajanKolterGame, nagarajan_kolter
     from .parameterized import ParameterizedGAN
@@ -43,6 +51,7 @@ __all__ = [
     "Bilinear",
     "BlockJacobian",
     "DiracGAN",
+    "FieldProducts",
     "FirstOrderUnrolledGame",
     "FlatModule",
     "FunctionSpaceGAN",

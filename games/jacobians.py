@@ -21,8 +21,10 @@ from torch.func import vjp as _func_vjp
 
 from ._protocol import Game, Params, validate_params
 from .autodiff import (
+    _autograd_field,
     _player_gradient_function,
     _resolve_player,
+    _transformed,
     field_function,
     flatten_params,
     quiet_jit_deprecation,
@@ -30,7 +32,15 @@ from .autodiff import (
     vector_field_graph,
 )
 
-__all__ = ["BlockJacobian", "JacobianOperator", "jacobian", "jvp", "sort_eigenvalues", "vjp"]
+__all__ = [
+    "BlockJacobian",
+    "FieldProducts",
+    "JacobianOperator",
+    "jacobian",
+    "jvp",
+    "sort_eigenvalues",
+    "vjp",
+]
 
 
 def sort_eigenvalues(values: object) -> np.ndarray:
@@ -444,3 +454,122 @@ class JacobianOperator:
             self._jt_dummy, self._dummy, v, retain_graph=True, allow_unused=True
         )
         return torch.zeros_like(v) if out is None else out.detach()
+
+
+class FieldProducts:
+    r"""The field :math:`\xi(\theta)` at a flat point and products :math:`Jv`, :math:`J^\top u` there.
+
+    What an update rule's step needs: one field value and a few Jacobian(-transpose)
+    products at the same point, with the field's graph built once.
+
+    - Eager (no :mod:`torch.func` transform active, ``theta`` not requiring grad, the
+      training case): the field is computed once by autograd with its graph kept;
+      every :meth:`vjp` is one backward pass through that graph and every :meth:`jvp`
+      one backward pass through the graph of :math:`u \mapsto J^\top u` (the
+      double-VJP trick, that graph built on the first :meth:`jvp`, or by the first
+      :meth:`vjp` when ``jvp=True``).  Results are detached.
+    - Inside a transform (``linearize``'s ``jacrev``, ``vmap``) or when ``theta``
+      requires grad: ``torch.func.vjp`` once (its pullback serves every
+      :meth:`vjp`) and ``torch.func.jvp`` per :meth:`jvp`; the results are
+      differentiable with respect to ``theta`` and the vectors.
+
+    Both give the same products up to rounding (``tests/test_rule_products.py``).
+
+    Parameters
+    ----------
+    game : Game
+    theta : torch.Tensor
+        The flat point (``flatten_params``), any dtype and device.
+    jvp : bool
+        The caller will take :meth:`jvp` products: the first eager :meth:`vjp` then
+        also builds the graph they need (it costs one backward pass less in total).
+
+    Attributes
+    ----------
+    xi : torch.Tensor
+        The flat field at ``theta``.
+    reused : bool
+        True on the eager, graph-once path.
+    products : int
+        Backward passes taken so far beyond the field's own (eager), or products
+        (transforms): one per product, plus one when the graph Jacobian-vector products
+        need is built by a :meth:`jvp` (not by a :meth:`vjp` that returns its value).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from games import Bilinear, FieldProducts
+    >>> products = FieldProducts(Bilinear.xy(), torch.tensor([1.0, 2.0], dtype=torch.float64))
+    >>> products.xi, products.jvp(products.xi), products.vjp(products.xi)
+    (tensor([ 2., -1.], dtype=torch.float64), tensor([-1., -2.], dtype=torch.float64), tensor([1., 2.], dtype=torch.float64))
+    """
+
+    def __init__(self, game: Game, theta: torch.Tensor, *, jvp: bool = False) -> None:
+        if not isinstance(theta, torch.Tensor) or theta.dim() != 1:
+            raise ValueError(
+                f"theta: expected a flat 1-D tensor, got {getattr(theta, 'shape', type(theta).__name__)}"
+            )
+        self.products = 0
+        self._want_jvp = bool(jvp)
+        self._dummy: torch.Tensor | None = None
+        self._jt_dummy: torch.Tensor | None = None
+        self.reused = not _transformed() and not (torch.is_grad_enabled() and theta.requires_grad)
+        sizes = list(game.sizes)
+        if self.reused:
+            self._theta = theta.detach().requires_grad_(True)
+            with torch.enable_grad():
+                self._xi = torch.cat(
+                    _autograd_field(game, tuple(torch.split(self._theta, sizes)), create_graph=True)
+                )
+            self.xi = self._xi.detach()
+        else:
+            self._field = field_function(game)
+            self._theta = theta
+            value, pullback = _func_vjp(self._field, theta)[:2]
+            self.xi = value
+            self._pullback = pullback
+
+    def _build_double(self, value: torch.Tensor) -> torch.Tensor | None:
+        """Build the graph of u -> J^T u at u = ``value``; return J^T value (detached)."""
+        with torch.enable_grad():
+            self._dummy = value.detach().clone().requires_grad_(True)
+            (jt,) = torch.autograd.grad(
+                self._xi, self._theta, self._dummy, create_graph=True, allow_unused=True
+            )
+        self._jt_dummy = jt
+        return None if jt is None else jt.detach()
+
+    def vjp(self, u: torch.Tensor) -> torch.Tensor:
+        r""":math:`J^\top u` for a flat vector ``u``."""
+        self.products += 1
+        if not self.reused:
+            return self._pullback(u)[0]
+        if not self._xi.requires_grad:
+            return torch.zeros_like(self.xi)
+        if self._want_jvp and self._jt_dummy is None:
+            out = self._build_double(u)
+            return torch.zeros_like(self.xi) if out is None else out
+        (out,) = torch.autograd.grad(
+            self._xi, self._theta, u.detach(), retain_graph=True, allow_unused=True
+        )
+        return torch.zeros_like(self.xi) if out is None else out
+
+    def jvp(self, v: torch.Tensor) -> torch.Tensor:
+        r""":math:`J v` for a flat vector ``v``."""
+        self.products += 1
+        if not self.reused:
+            with quiet_jit_deprecation():
+                out = _func_jvp(self._field, (self._theta,), (v,))[1]
+            # forward-mode AD can promote tangents of 0-d scalars to float64 (torch 2.13)
+            return out.to(self._theta.dtype)
+        if not self._xi.requires_grad:
+            return torch.zeros_like(self.xi)
+        if self._jt_dummy is None:
+            self._build_double(torch.zeros_like(self.xi))
+            self.products += 1
+        if self._dummy is None or self._jt_dummy is None or not self._jt_dummy.requires_grad:
+            return torch.zeros_like(self.xi)
+        (out,) = torch.autograd.grad(
+            self._jt_dummy, self._dummy, v.detach(), retain_graph=True, allow_unused=True
+        )
+        return torch.zeros_like(self.xi) if out is None else out

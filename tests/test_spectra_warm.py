@@ -1,0 +1,96 @@
+"""Spectra along training: ARPACK warm-started from the previous eigenvectors, one graph
+(one games.JacobianOperator) per record, the Hessians through the same operator."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from conftest import assert_same_spectrum
+
+import analyses.training as training
+from analyses import eigenvalues, hessian_eigenvalues, spectra_record, top_eigenvalues
+from games import JacobianOperator, jacobian
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+from _mlp_game import MLPGame, hidden_for
+
+GAME = MLPGame(hidden_for(300), batch=16)
+P0 = GAME.params(torch.float64)
+
+
+def _nearby(params, scale, seed):
+    gen = torch.Generator().manual_seed(seed)
+    return tuple(
+        p + scale * torch.randn(p.shape, generator=gen, dtype=torch.float64) for p in params
+    )
+
+
+P1 = _nearby(P0, 1e-3, 1)
+
+
+@pytest.mark.parametrize("which", ["magnitude", "imaginary"])
+def test_warm_started_arpack_finds_the_dense_eigenvalues_with_fewer_products(which):
+    first = top_eigenvalues(GAME, P0, 6, which=which, tol=1e-10)
+    assert first.start is not None and first.start.shape == (sum(GAME.sizes),)
+    cold = top_eigenvalues(GAME, P1, 6, which=which, tol=1e-10)
+    warm = top_eigenvalues(GAME, P1, 6, which=which, tol=1e-10, v0=first.start)
+    dense = eigenvalues(GAME, P1).values
+    key = np.abs(dense) if which == "magnitude" else np.abs(dense.imag)
+    expected = dense[np.argsort(-key)][:6]
+    assert_same_spectrum(warm.values, expected, rtol=1e-7, atol=1e-10)
+    assert_same_spectrum(cold.values, expected, rtol=1e-7, atol=1e-10)
+    assert warm.products < cold.products
+
+
+def test_one_operator_serves_every_spectrum_of_a_record(monkeypatch):
+    built = []
+    original = JacobianOperator.__init__
+
+    def counting(self, *args, **kwargs):
+        built.append(1)
+        original(self, *args, **kwargs)
+
+    monkeypatch.setattr(training.JacobianOperator, "__init__", counting)
+    starts: dict = {}
+    record = spectra_record(GAME, P0, k=4, hessian_k=4, tol=1e-10, starts=starts)
+    assert len(built) == 1  # the field's graph built once for J's two spectra and both Hessians
+    assert set(starts) == {
+        "jacobian/magnitude",
+        "jacobian/imaginary",
+        "hessian/generator",
+        "hessian/discriminator",
+    }
+    # the Hessian ends through the shared operator equal the dense blocks' eigenvalues
+    J = jacobian(GAME, P0)
+    for i, player in enumerate(GAME.players):
+        H = J.hessian(i)
+        exact = np.sort(torch.linalg.eigvalsh(0.5 * (H + H.T)).numpy())
+        ends = np.concatenate([exact[:2], exact[-2:]])[::-1]
+        np.testing.assert_allclose(record["hessian"][player], ends, rtol=1e-7, atol=1e-9)
+    # the next record, warm-started at a nearby point: same values as a cold one, fewer
+    # products
+    warm = spectra_record(GAME, P1, k=4, hessian_k=4, tol=1e-10, starts=starts)
+    cold = spectra_record(GAME, P1, k=4, hessian_k=4, tol=1e-10)
+    for which in ("magnitude", "imaginary"):
+        np.testing.assert_allclose(
+            warm["jacobian"][which], cold["jacobian"][which], rtol=1e-7, atol=1e-10
+        )
+    assert warm["products"] < cold["products"]
+
+
+def test_shared_operator_and_starting_vector_are_checked():
+    operator = JacobianOperator(GAME, P0, dtype=torch.float64)
+    shared = top_eigenvalues(GAME, P0, 4, operator=operator, tol=1e-10)
+    alone = top_eigenvalues(GAME, P0, 4, tol=1e-10)
+    assert_same_spectrum(shared.values, alone.values, rtol=1e-9, atol=1e-12)
+    assert operator.products == shared.products
+    h = hessian_eigenvalues(GAME, P0, 0, 2, operator=operator, tol=1e-10)
+    assert operator.products == shared.products + h.products
+    with pytest.raises(ValueError, match="v0: expected a finite, nonzero vector of"):
+        top_eigenvalues(GAME, P0, 4, v0=np.zeros(sum(GAME.sizes)))
+    with pytest.raises(TypeError, match="operator: expected a float64 operator"):
+        top_eigenvalues(GAME, P0, 4, operator=JacobianOperator(GAME, P0, dtype=torch.float32))
