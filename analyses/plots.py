@@ -15,8 +15,9 @@ import numpy as np
 import torch
 
 from dynamics import Trajectory, UpdateRule, run
-from games import Game, field_function, flatten_params, jacobian, unflatten_params, validate_params
+from games import Game, flatten_params, jacobian, unflatten_params, validate_params
 
+from ._batched import field_on_points as _field_on_points
 from .regions import StabilityRegion
 
 __all__ = [
@@ -174,20 +175,6 @@ class PhasePortraitDisplay:
         ax.set_ylabel(self.labels[1])
         ax.set_title(self.title + "\n(arrows: the flow −ξ)")
         return self
-
-
-def _field_on_points(game: Game, points: torch.Tensor) -> torch.Tensor:
-    """The field at each row of ``points`` (``(m, n)`` flat parameter vectors): ``(m, n)``.
-
-    One batched call through :func:`torch.func.vmap` of :func:`games.field_function`;
-    a game whose field cannot be batched (data-dependent control flow, ``.item()``, in-place
-    updates of captured tensors) is evaluated point by point instead, with the same result.
-    """
-    fieldfn = field_function(game)
-    try:
-        return torch.func.vmap(fieldfn)(points)
-    except (RuntimeError, NotImplementedError, ValueError, TypeError):
-        return torch.stack([fieldfn(p) for p in points])
 
 
 def game_index(game: Game, flat_index: int) -> int:
