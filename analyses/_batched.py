@@ -15,11 +15,18 @@ from games import Game, field_function, flatten_params, jacobian, unflatten_para
 _NOT_BATCHABLE = (RuntimeError, NotImplementedError, ValueError, TypeError)
 
 
+_POINT_ELEMENTS = 2**20
+"""Points per batched call times parameters at most (about 100 points of a 10,000-parameter
+game): bounds the batched activations; larger batches were no faster
+(``benchmarks/phase_portrait.py``)."""
+
+
 def field_on_points(game: Game, points: torch.Tensor) -> torch.Tensor:
     """The field at each row of ``points`` (``(m, n)`` flat parameter vectors): ``(m, n)``."""
     fieldfn = field_function(game)
+    chunk = max(1, _POINT_ELEMENTS // max(1, points.shape[-1]))
     try:
-        return torch.func.vmap(fieldfn)(points)
+        return torch.func.vmap(fieldfn, chunk_size=chunk)(points)
     except _NOT_BATCHABLE:
         return torch.stack([fieldfn(p) for p in points])
 

@@ -91,11 +91,19 @@ class PhasePortraitDisplay:
         steps: int = 100,
         title: str | None = None,
         labels: tuple[str, str] | None = None,
+        dtype: torch.dtype = torch.float64,
     ) -> PhasePortraitDisplay:
         """Evaluate the field on a grid over two flat coordinates (others fixed at ``base``)
         and run each rule in ``rules`` from ``start`` (in the slice's coordinates).
 
+        The whole grid is one batched (``torch.func.vmap``) evaluation of the field, in
+        ``dtype`` (float64 by default).
         ``labels`` names the two axes (default: ``player[index]`` of each coordinate)."""
+        if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
+            raise TypeError(
+                f"dtype: expected a real floating torch dtype (torch.float64, torch.float32), "
+                f"got {dtype!r}"
+            )
         n = sum(game.sizes)
         i, j = coordinates
         if not (0 <= i < n and 0 <= j < n and i != j):
@@ -103,17 +111,17 @@ class PhasePortraitDisplay:
                 f"coordinates: expected two distinct flat indices below {n}, got {coordinates}"
             )
         theta0 = (
-            torch.zeros(n, dtype=torch.float64)
+            torch.zeros(n, dtype=dtype)
             if base is None
-            else flatten_params(validate_params(game, base, name="base")).to(torch.float64)
+            else flatten_params(validate_params(game, base, name="base")).detach().to(dtype)
         )
         x = np.linspace(*xlim, resolution)
         y = np.linspace(*ylim, resolution)
         xx, yy = np.meshgrid(x, y)
         points = theta0.repeat(xx.size, 1)
-        points[:, i] = torch.as_tensor(xx.ravel())
-        points[:, j] = torch.as_tensor(yy.ravel())
-        xi = _field_on_points(game, points).detach().numpy()
+        points[:, i] = torch.as_tensor(xx.ravel(), dtype=dtype)
+        points[:, j] = torch.as_tensor(yy.ravel(), dtype=dtype)
+        xi = _field_on_points(game, points).detach().cpu().double().numpy()
         u, v = -xi[:, i].reshape(xx.shape), -xi[:, j].reshape(xx.shape)
         paths: dict[str, np.ndarray] = {}
         if rules:
@@ -123,7 +131,7 @@ class PhasePortraitDisplay:
             s[i], s[j] = float(start[0]), float(start[1])
             for name, rule in rules.items():
                 traj = run(game, rule, unflatten_params(game, s), steps)
-                paths[name] = traj.params[:, [i, j]].numpy()
+                paths[name] = traj.params[:, [i, j]].detach().cpu().double().numpy()
         names = [
             f"{game.players[game_index(game, k)]}[{k - sum(game.sizes[: game_index(game, k)])}]"
             for k in coordinates
