@@ -186,3 +186,25 @@ def test_jacobian_fallback_matches_the_closed_form():
     expected[:, 0, 0], expected[:, 0, 1] = 3 * x**2 - 1, 0.2
     expected[:, 1, 0], expected[:, 1, 1] = -0.2, 3 * y**2 - 1
     torch.testing.assert_close(J, expected)
+
+
+def test_batched_field_in_chunks_equals_the_pointwise_field(monkeypatch):
+    import analyses._batched as batched
+
+    game = DiracGAN("non_saturating", "r1", gamma=0.7)
+    points = torch.as_tensor(np.random.default_rng(2).uniform(-2, 2, (23, 2)))
+    monkeypatch.setattr(batched, "_POINT_ELEMENTS", 2 * 5)  # 5 points per batched call
+    fieldfn = field_function(game)
+    expected = torch.stack([fieldfn(p) for p in points])
+    torch.testing.assert_close(_field_on_points(game, points), expected, rtol=1e-12, atol=1e-14)
+
+
+def test_phase_portrait_in_float32_is_the_field():
+    display = PhasePortraitDisplay.from_game(
+        Bilinear.xy(), (-1.0, 1.0), (-2.0, 2.0), resolution=5, dtype=torch.float32
+    )
+    xx, yy = np.meshgrid(display.x, display.y)
+    np.testing.assert_allclose(display.u, -yy, atol=1e-6)
+    np.testing.assert_allclose(display.v, xx, atol=1e-6)
+    with pytest.raises(TypeError, match="dtype"):
+        PhasePortraitDisplay.from_game(Bilinear.xy(), (-1, 1), (-1, 1), dtype=torch.int64)
