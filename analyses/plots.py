@@ -15,8 +15,9 @@ import numpy as np
 import torch
 
 from dynamics import Trajectory, UpdateRule, run
-from games import Game, field_function, flatten_params, jacobian, unflatten_params, validate_params
+from games import Game, flatten_params, jacobian, unflatten_params, validate_params
 
+from ._batched import field_on_points as _field_on_points
 from .regions import StabilityRegion
 
 __all__ = [
@@ -90,11 +91,19 @@ class PhasePortraitDisplay:
         steps: int = 100,
         title: str | None = None,
         labels: tuple[str, str] | None = None,
+        dtype: torch.dtype = torch.float64,
     ) -> PhasePortraitDisplay:
         """Evaluate the field on a grid over two flat coordinates (others fixed at ``base``)
         and run each rule in ``rules`` from ``start`` (in the slice's coordinates).
 
+        The whole grid is one batched (``torch.func.vmap``) evaluation of the field, in
+        ``dtype`` (float64 by default).
         ``labels`` names the two axes (default: ``player[index]`` of each coordinate)."""
+        if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
+            raise TypeError(
+                f"dtype: expected a real floating torch dtype (torch.float64, torch.float32), "
+                f"got {dtype!r}"
+            )
         n = sum(game.sizes)
         i, j = coordinates
         if not (0 <= i < n and 0 <= j < n and i != j):
@@ -102,17 +111,17 @@ class PhasePortraitDisplay:
                 f"coordinates: expected two distinct flat indices below {n}, got {coordinates}"
             )
         theta0 = (
-            torch.zeros(n, dtype=torch.float64)
+            torch.zeros(n, dtype=dtype)
             if base is None
-            else flatten_params(validate_params(game, base, name="base")).to(torch.float64)
+            else flatten_params(validate_params(game, base, name="base")).detach().to(dtype)
         )
         x = np.linspace(*xlim, resolution)
         y = np.linspace(*ylim, resolution)
         xx, yy = np.meshgrid(x, y)
         points = theta0.repeat(xx.size, 1)
-        points[:, i] = torch.as_tensor(xx.ravel())
-        points[:, j] = torch.as_tensor(yy.ravel())
-        xi = _field_on_points(game, points).detach().numpy()
+        points[:, i] = torch.as_tensor(xx.ravel(), dtype=dtype)
+        points[:, j] = torch.as_tensor(yy.ravel(), dtype=dtype)
+        xi = _field_on_points(game, points).detach().cpu().double().numpy()
         u, v = -xi[:, i].reshape(xx.shape), -xi[:, j].reshape(xx.shape)
         paths: dict[str, np.ndarray] = {}
         if rules:
@@ -122,7 +131,7 @@ class PhasePortraitDisplay:
             s[i], s[j] = float(start[0]), float(start[1])
             for name, rule in rules.items():
                 traj = run(game, rule, unflatten_params(game, s), steps)
-                paths[name] = traj.params[:, [i, j]].numpy()
+                paths[name] = traj.params[:, [i, j]].detach().cpu().double().numpy()
         names = [
             f"{game.players[game_index(game, k)]}[{k - sum(game.sizes[: game_index(game, k)])}]"
             for k in coordinates
@@ -174,20 +183,6 @@ class PhasePortraitDisplay:
         ax.set_ylabel(self.labels[1])
         ax.set_title(self.title + "\n(arrows: the flow −ξ)")
         return self
-
-
-def _field_on_points(game: Game, points: torch.Tensor) -> torch.Tensor:
-    """The field at each row of ``points`` (``(m, n)`` flat parameter vectors): ``(m, n)``.
-
-    One batched call through :func:`torch.func.vmap` of :func:`games.field_function`;
-    a game whose field cannot be batched (data-dependent control flow, ``.item()``, in-place
-    updates of captured tensors) is evaluated point by point instead, with the same result.
-    """
-    fieldfn = field_function(game)
-    try:
-        return torch.func.vmap(fieldfn)(points)
-    except (RuntimeError, NotImplementedError, ValueError, TypeError):
-        return torch.stack([fieldfn(p) for p in points])
 
 
 def game_index(game: Game, flat_index: int) -> int:

@@ -27,6 +27,7 @@ from games import (
     vector_field,
 )
 
+from ._batched import field_and_jacobian_on_points, field_on_points
 from .regions import FIELD_TOL, StabilityRegion, _mapped
 
 __all__ = [
@@ -190,8 +191,12 @@ def find_fixed_points(
     r"""Stationary points of the field from many starts (Levenberg–Marquardt on :math:`\tfrac12|\xi|^2`).
 
     Each iteration solves :math:`(J^\top J + \mu I)\delta = -J^\top\xi` with the dense
-    Jacobian (small games), adapting :math:`\mu`.  Converged points (:math:`|\xi| <` ``tol``)
-    are merged when closer than ``merge_tol``.
+    Jacobian (small games), adapting :math:`\mu` per start.  All starts iterate together:
+    the field and the Jacobians at every start still iterating are one batched
+    (``torch.func.vmap``) call, not a Python loop over starts (a game whose field cannot
+    be batched is evaluated start by start, with the same result).  Converged points
+    (:math:`|\xi| <` ``tol``) are merged, in the order of ``starts``, when closer than
+    ``merge_tol``.
 
     Parameters
     ----------
@@ -208,30 +213,69 @@ def find_fixed_points(
         raise ValueError(
             f"starts: expected a (S, {n}) tensor of flat points, got {getattr(starts, 'shape', type(starts).__name__)}"
         )
+    points = starts.detach().to(torch.float64)
+    # every start's iterations in one batched call; chunks bound the (S, n, n) Jacobians
+    chunk = max(1, _JACOBIAN_ELEMENTS // (n * n))
+    finals = [
+        _levenberg_marquardt(game, points[k : k + chunk], max_iter, tol, damping)
+        for k in range(0, len(points), chunk)
+    ]
     found: list[torch.Tensor] = []
-    for start in starts.to(torch.float64):
-        theta, mu = start.clone(), damping
-        for _ in range(max_iter):
-            params = unflatten_params(game, theta)
-            xi = flatten_params(vector_field(game, params))
-            if float(torch.linalg.vector_norm(xi)) < tol:
-                break
-            J = jacobian(game, params).matrix
-            step = torch.linalg.solve(J.T @ J + mu * torch.eye(n, dtype=torch.float64), -J.T @ xi)
-            trial = theta + step
-            if not bool(torch.isfinite(trial).all()):
-                break
-            new_xi = flatten_params(vector_field(game, unflatten_params(game, trial)))
-            if float(torch.linalg.vector_norm(new_xi)) < float(torch.linalg.vector_norm(xi)):
-                theta, mu = trial, max(mu / 10, 1e-12)
-            else:
-                mu *= 10
-        final = flatten_params(vector_field(game, unflatten_params(game, theta)))
-        if float(torch.linalg.vector_norm(final)) < tol and not any(
-            float(torch.linalg.vector_norm(theta - f)) < merge_tol for f in found
-        ):
-            found.append(theta)
+    for theta, converged in finals:
+        for k in range(len(theta)):
+            if bool(converged[k]) and not any(
+                float(torch.linalg.vector_norm(theta[k] - f)) < merge_tol for f in found
+            ):
+                found.append(theta[k])
     return [unflatten_params(game, f.clone()) for f in found]
+
+
+_JACOBIAN_ELEMENTS = 2**22
+"""At most this many Jacobian entries (32 MiB in float64) per batch of starts."""
+
+
+def _levenberg_marquardt(
+    game: Game, starts: torch.Tensor, max_iter: int, tol: float, damping: float
+) -> tuple[torch.Tensor, torch.Tensor]:
+    r"""Levenberg–Marquardt from every row of ``starts`` at once: ``(final points, converged)``.
+
+    Each start follows exactly the iterations it would follow alone (its own damping
+    :math:`\mu`, accepted or rejected steps, stopping at convergence or a non-finite
+    trial); the field and the Jacobians of all starts still iterating are evaluated in one
+    batched call (:func:`analyses._batched.field_and_jacobian_on_points`).
+    """
+    theta = starts.clone()
+    m, n = theta.shape
+    mu = torch.full((m,), float(damping), dtype=theta.dtype, device=theta.device)
+    active = torch.ones(m, dtype=torch.bool, device=theta.device)
+    eye = torch.eye(n, dtype=theta.dtype, device=theta.device)
+    for _ in range(max_iter):
+        rows = active.nonzero().flatten()
+        if rows.numel() == 0:
+            break
+        xi, J = field_and_jacobian_on_points(game, theta[rows])
+        done = torch.linalg.vector_norm(xi, dim=1) < tol
+        active[rows[done]] = False
+        rows, xi, J = rows[~done], xi[~done], J[~done]
+        norm = torch.linalg.vector_norm(xi, dim=1)
+        if rows.numel() == 0:
+            break
+        Jt = J.transpose(1, 2)
+        step = torch.linalg.solve(
+            Jt @ J + mu[rows, None, None] * eye, -(Jt @ xi.unsqueeze(-1))
+        ).squeeze(-1)
+        trial = theta[rows] + step
+        finite = torch.isfinite(trial).all(dim=1)
+        active[rows[~finite]] = False
+        rows, trial, norm = rows[finite], trial[finite], norm[finite]
+        if rows.numel() == 0:
+            continue
+        better = torch.linalg.vector_norm(field_on_points(game, trial).detach(), dim=1) < norm
+        theta[rows[better]] = trial[better]
+        mu[rows[better]] = torch.clamp(mu[rows[better]] / 10, min=1e-12)
+        mu[rows[~better]] *= 10
+    final = torch.linalg.vector_norm(field_on_points(game, theta).detach(), dim=1)
+    return theta, final < tol
 
 
 def _fixed(game: Game, point: Sequence[torch.Tensor]) -> bool:

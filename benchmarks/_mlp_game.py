@@ -54,3 +54,14 @@ class MLPGame:
 def hidden_for(n: int) -> int:
     """Hidden width giving about ``n`` parameters (n = 15 h + 3)."""
     return max(1, round((n - 3) / 15))
+
+
+def bare_field(game: MLPGame, params: tuple[torch.Tensor, ...]) -> list[torch.Tensor]:
+    """The vector field with nothing around it: one shared forward pass, one
+    ``autograd.grad`` per player, no input checks -- the benchmarks' unit "one xi"."""
+    leaves = [p.detach().requires_grad_(True) for p in params]
+    losses = game.losses(tuple(leaves))
+    return [
+        torch.autograd.grad(loss, leaf, retain_graph=True)[0]
+        for loss, leaf in zip(losses, leaves, strict=True)
+    ]

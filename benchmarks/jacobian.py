@@ -9,47 +9,53 @@ parameters (float64), times in one process:
   ``--functional-max-n``, as it batches all n rows at once and runs out of memory at 8,000).
 
 It prints each time, the ratios to gamedyn's, each time divided by (n x one vector-field
-evaluation) measured in the same process (the bare field: one shared
-forward pass and one ``autograd.grad`` per player, without gamedyn's input checks), and the largest difference between methods.
+evaluation, "xi") measured in the same process (the bare field: one shared forward pass and
+one ``autograd.grad`` per player, without gamedyn's input checks; the median of at least 20
+evaluations after warm-up), and the largest difference between methods; and writes them
+with every raw timing to ``benchmarks/results/jacobian[.quick].json``.
 
-Run: ``python benchmarks/jacobian.py [--sizes 500 2000 8000] [--repeats 2]``.
+Ratios and targets (issues 2 and 18): at n ~ 2,000, dense J / (n xi) <= 0.4 and the row
+loop at least 2x slower than gamedyn; at n ~ 8,000, dense J / (n xi) <= 1.0.
+
+Run: ``python benchmarks/jacobian.py [--quick] [--json PATH] [--sizes 500 2000 8000]``
+(``--quick``: n ~ 2,000 only, without ``autograd.functional.jacobian``).
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
 import torch
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+HERE = Path(__file__).resolve().parent
+sys.path[:0] = [str(HERE), str(HERE.parent)]
 
-from _mlp_game import MLPGame, hidden_for
+import _results  # noqa: E402
+from _mlp_game import MLPGame, bare_field, hidden_for  # noqa: E402
 
-from games import flatten_params, jacobian, unflatten_params, vector_field
-from games.autodiff import vector_field_graph
+from games import flatten_params, jacobian, unflatten_params, vector_field  # noqa: E402
+from games.autodiff import vector_field_graph  # noqa: E402
+
+TARGETS = {2000: 0.4, 8000: 1.0}
+"""dense J / (n xi) targets by (approximate) n: a size within 10 % of one is judged."""
+ROW_LOOP_TARGET = {2000: 2.0}
+"""row loop / dense J, at least."""
 
 
-def timed(fn: Callable[[], object], repeats: int) -> tuple[float, object]:
+def timed(fn: Callable[[], object], repeats: int) -> tuple[dict[str, Any], object]:
+    """Median of ``repeats`` timed calls (calls of seconds: the warm-up is the caller's)."""
     times, result = [], None
     for _ in range(repeats):
         start = time.perf_counter()
         result = fn()
         times.append(time.perf_counter() - start)
-    return statistics.median(times), result
-
-
-def raw_field(game: MLPGame, params: tuple[torch.Tensor, ...]) -> list[torch.Tensor]:
-    leaves = [p.detach().requires_grad_(True) for p in params]
-    losses = game.losses(tuple(leaves))
-    return [
-        torch.autograd.grad(loss, leaf, retain_graph=True)[0]
-        for loss, leaf in zip(losses, leaves, strict=True)
-    ]
+    return {"median_s": statistics.median(times), "repeats": repeats, "times_s": times}, result
 
 
 def row_loop(game: MLPGame, params: tuple[torch.Tensor, ...]) -> torch.Tensor:
@@ -71,53 +77,114 @@ def functional(game: MLPGame, params: tuple[torch.Tensor, ...]) -> torch.Tensor:
     return torch.autograd.functional.jacobian(xi, flatten_params(params).detach(), vectorize=True)
 
 
-def main() -> None:
+def _target(n: int, targets: dict[int, float]) -> float | None:
+    for size, value in targets.items():
+        if abs(n - size) <= 0.1 * size:
+            return value
+    return None
+
+
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--sizes", type=int, nargs="+", default=[500, 2000, 8000])
-    parser.add_argument("--repeats", type=int, default=2)
-    parser.add_argument("--threads", type=int, default=2)
+    _results.add_arguments(parser)
+    parser.add_argument("--sizes", type=int, nargs="+", default=None)
+    parser.add_argument("--repeats", type=int, default=None, help="timed jacobian calls")
     parser.add_argument(
         "--functional-max-n",
         type=int,
-        default=2500,
-        help="skip autograd.functional.jacobian above this n: vectorize=True builds all n rows "
-        "at once (it was killed for lack of memory at n = 8,000 with 24 GiB)",
+        default=None,
+        help="skip autograd.functional.jacobian above this n (default 2,500; 0 with --quick): "
+        "vectorize=True builds all n rows at once (it was killed for lack of memory at "
+        "n = 8,000 with 24 GiB)",
     )
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
+    sizes = args.sizes or ([2000] if args.quick else [500, 2000, 8000])
+    repeats = args.repeats or (2 if args.quick else 3)
+    functional_max_n = args.functional_max_n
+    if functional_max_n is None:
+        functional_max_n = 0 if args.quick else 2500
     torch.set_num_threads(args.threads)
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, float64\n")
-    header = "| n | one xi, bare (checked) (ms) | method | time (s) | x gamedyn | / (n * xi) | max diff |"
-    print(header)
+    print(
+        "| n | one xi, bare (checked) (ms) | method | time (s) | x gamedyn | / (n * xi) "
+        "| max diff |"
+    )
     print("|---|---|---|---|---|---|---|")
-    for target in args.sizes:
-        measure(target, args)
+    ratios: list[_results.Ratio] = []
+    raw: dict[str, Any] = {}
+    for size in sizes:
+        raw[str(size)] = measure(size, repeats, functional_max_n, ratios)
+    _results.write(
+        "jacobian",
+        args,
+        ratios,
+        raw,
+        parameters={
+            "sizes": sizes,
+            "repeats": repeats,
+            "dtype": "float64",
+            "functional_max_n": functional_max_n,
+            "game": "benchmarks/_mlp_game.py MLPGame (batch 256)",
+        },
+    )
 
 
-def measure(target: int, args: argparse.Namespace) -> None:
-    """Time every method at about ``target`` parameters and print one table row each."""
+def measure(
+    target: int, repeats: int, functional_max_n: int, ratios: list[_results.Ratio]
+) -> dict[str, Any]:
+    """Time every method at about ``target`` parameters, print one table row each, append
+    the ratios and return the raw timings."""
     game = MLPGame(hidden_for(target))
     params = game.params(torch.float64)
     n = sum(game.sizes)
-    vector_field(game, params)
     # The bare field (one shared forward, one autograd.grad per player, no input checks):
     # the stricter unit; gamedyn.vector_field adds validation on top of it.
-    t_xi, _ = timed(lambda: raw_field(game, params), 50)
-    t_checked, _ = timed(lambda: vector_field(game, params), 50)
+    xi = _results.median_time(lambda: bare_field(game, params), repeats=30, warmup=5)
+    checked = _results.median_time(lambda: vector_field(game, params), repeats=30, warmup=5)
+    t_xi, t_checked = xi["median_s"], checked["median_s"]
     jacobian(game, params)  # warm-up (vmap tracing)
-    t_ours, ours = timed(lambda: jacobian(game, params).matrix, args.repeats)
+    t_ours, ours = timed(lambda: jacobian(game, params).matrix, repeats)
     rows = [("gamedyn.jacobian", t_ours, ours)]
     rows.append(("autograd.grad row loop", *timed(lambda: row_loop(game, params), 1)))
-    if n <= args.functional_max_n:
+    if n <= functional_max_n:
         rows.append(("autograd.functional.jacobian", *timed(lambda: functional(game, params), 1)))
+    raw: dict[str, Any] = {"n": n, "xi_bare": xi, "xi_checked": checked}
+    base = t_ours["median_s"]
     for name, t, result in rows:
         diff = float((result - ours).abs().max())  # type: ignore[operator]
+        seconds = t["median_s"]
+        raw[name] = {**t, "max_diff": diff}
         print(
-            f"| {n} | {t_xi * 1e3:.2f} ({t_checked * 1e3:.2f}) | {name} | {t:.2f} | {t / t_ours:.2f} | "
-            f"{t / (n * t_xi):.2f} | {diff:.1e} |",
+            f"| {n} | {t_xi * 1e3:.2f} ({t_checked * 1e3:.2f}) | {name} | {seconds:.2f} | "
+            f"{seconds / base:.2f} | {seconds / (n * t_xi):.2f} | {diff:.1e} |",
             flush=True,
         )
+    ratios.append(
+        _results.Ratio(
+            f"dense J / (n xi), n={n}",
+            base / (n * t_xi),
+            _target(n, TARGETS),
+            detail=f"xi {t_xi * 1e3:.2f} ms, J {base:.2f} s",
+        )
+    )
+    ratios.append(
+        _results.Ratio(
+            f"row loop / dense J, n={n}",
+            raw["autograd.grad row loop"]["median_s"] / base,
+            _target(n, ROW_LOOP_TARGET),
+            at_least=True,
+        )
+    )
+    if "autograd.functional.jacobian" in raw:
+        ratios.append(
+            _results.Ratio(
+                f"autograd.functional.jacobian / dense J, n={n}",
+                raw["autograd.functional.jacobian"]["median_s"] / base,
+            )
+        )
+    return raw
 
 
 if __name__ == "__main__":

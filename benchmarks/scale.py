@@ -20,8 +20,13 @@
     the speed-up by 2; anything else running on the machine lowers it: each line prints
     the 1-minute load average.
 
-Run: ``python benchmarks/scale.py [--points 16] [--seconds 1.0] [--part b]``
-(needs ``pip install -e ".[dask]"``; about 2 x points x seconds plus ~10 s on 2 cores).
+Ratios (no targets): the speed-ups of (b); the raw timings, the load average and the
+environment go to ``benchmarks/results/scale[.quick].json``.
+
+Run: ``python benchmarks/scale.py [--quick] [--json PATH] [--points 16] [--seconds 1.0]
+[--part b]`` (needs ``pip install -e ".[dask]"``; about 2 x points x seconds plus ~10 s on
+2 cores).  ``--quick``: part (b) only (part (a) is ``benchmarks/spectra.py``, which
+``benchmarks/run_all.py`` runs on its own), 8 points of 0.5 s.
 """
 
 from __future__ import annotations
@@ -41,7 +46,9 @@ from typing import Any  # noqa: E402
 import numpy as np  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+sys.path[:0] = [str(ROOT / "benchmarks"), str(ROOT)]
+
+import _results  # noqa: E402
 
 from analyses.sweep import SweepResult, sweep  # noqa: E402
 
@@ -55,7 +62,7 @@ def load() -> str:
 # ---------------------------------------------------------------------------------------
 
 
-def part_a(args: argparse.Namespace) -> None:
+def part_a(args: argparse.Namespace) -> dict[str, Any]:
     """Top-10 eigenvalues of the MLP GAN game's Jacobian at n = 1e4, 1e5, 1e6 parameters.
 
     The measurement is ``benchmarks/spectra.py`` part (b) (matrix-free ARPACK, products
@@ -64,7 +71,14 @@ def part_a(args: argparse.Namespace) -> None:
     """
     import subprocess
 
-    command = [sys.executable, str(ROOT / "benchmarks" / "spectra.py"), "--skip-region"]
+    out = _results.RESULTS / "scale_spectra.json"
+    command = [
+        sys.executable,
+        str(ROOT / "benchmarks" / "spectra.py"),
+        "--skip-region",
+        "--json",
+        str(out),
+    ]
     if args.sizes:
         command += ["--sizes", *map(str, args.sizes)]
     print(
@@ -81,6 +95,7 @@ def part_a(args: argparse.Namespace) -> None:
             "OPENBLAS_NUM_THREADS": "2",
         },
     )
+    return {"command": command[1:], "results": str(out)}
 
 
 # ---------------------------------------------------------------------------------------
@@ -113,12 +128,13 @@ def _same(result: SweepResult) -> list[dict[str, Any]]:
     return [{k: v for k, v in row.items() if k not in ("seconds", "pid")} for row in result.rows]
 
 
-def part_b(args: argparse.Namespace) -> None:
+def part_b(args: argparse.Namespace, ratios: list[_results.Ratio]) -> dict[str, Any]:
     try:
         import distributed
     except ImportError:
         print('(b) skipped: needs dask[distributed] (pip install -e ".[dask]")')
-        return
+        return {"skipped": "dask[distributed] not installed"}
+    loads = {"start": os.getloadavg()}
     n = args.n
     repeats = calibrate(n, args.seconds)
     grid = {"n": [n], "repeats": [repeats]}
@@ -132,6 +148,7 @@ def part_b(args: argparse.Namespace) -> None:
             random_spectrum, grid, seeds=args.points, results=Path(folder) / "serial.jsonl"
         )
         serial_seconds = time.perf_counter() - started
+        loads["serial"] = os.getloadavg()
         print(f"  serial sweep               {serial_seconds:7.1f} s   ({load()})", flush=True)
 
         started = time.perf_counter()
@@ -158,6 +175,7 @@ def part_b(args: argparse.Namespace) -> None:
                 executor=client.get_executor(),
             )
             cluster_seconds = time.perf_counter() - started
+            loads["cluster"] = os.getloadavg()
         print(f"  LocalCluster sweep         {cluster_seconds:7.1f} s   ({load()})")
     if _same(serial) != _same(clustered):
         raise SystemExit("(b) FAILED: the serial and cluster rows differ")
@@ -169,13 +187,44 @@ def part_b(args: argparse.Namespace) -> None:
         f"{workers} worker processes ran points; rows identical; "
         f"mean spectral radius {radius:.3f} (circular law: -> 1)"
     )
+    ratios.append(
+        _results.Ratio(
+            f"sweep speed-up, 2 workers vs serial ({args.points} points)",
+            serial_seconds / cluster_seconds,
+            detail=f"bound 2 on 2 cores; load {loads['cluster'][0]:.1f}",
+        )
+    )
+    ratios.append(
+        _results.Ratio(
+            "sweep speed-up with the cluster's start-up",
+            serial_seconds / (cluster_seconds + startup),
+        )
+    )
+    return {
+        "points": args.points,
+        "n": n,
+        "eigensolves_per_point": repeats,
+        "serial_s": serial_seconds,
+        "startup_s": startup,
+        "cluster_s": cluster_seconds,
+        "worker_processes": workers,
+        "mean_spectral_radius": float(radius),
+        "load_average": loads,
+    }
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--part", choices=["a", "b", "all"], default="all")
-    parser.add_argument("--points", type=int, default=16, help="(b) points in the sweep")
-    parser.add_argument("--seconds", type=float, default=1.0, help="(b) seconds per point")
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    _results.add_arguments(parser)
+    parser.add_argument(
+        "--part", choices=["a", "b", "all"], default=None, help="default all (b with --quick)"
+    )
+    parser.add_argument("--points", type=int, default=None, help="(b) points (16; 8 quick)")
+    parser.add_argument(
+        "--seconds", type=float, default=None, help="(b) seconds per point (1.0; 0.5 quick)"
+    )
     parser.add_argument("--n", type=int, default=400, help="(b) matrix size")
     parser.add_argument(
         "--sizes",
@@ -184,11 +233,30 @@ def main() -> None:
         default=None,
         help="(a) parameter counts (default 1e4 1e5 1e6)",
     )
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
+    args.part = args.part or ("b" if args.quick else "all")
+    args.points = args.points or (8 if args.quick else 16)
+    args.seconds = args.seconds or (0.5 if args.quick else 1.0)
+    ratios: list[_results.Ratio] = []
+    raw: dict[str, Any] = {}
     if args.part in ("a", "all"):
-        part_a(args)
+        raw["a"] = part_a(args)
     if args.part in ("b", "all"):
-        part_b(args)
+        raw["b"] = part_b(args, ratios)
+    _results.write(
+        "scale",
+        args,
+        ratios,
+        raw,
+        parameters={
+            "part": args.part,
+            "points": args.points,
+            "seconds_per_point": args.seconds,
+            "matrix_n": args.n,
+            "workers": 2,
+            "threads_per_worker": 1,
+        },
+    )
 
 
 if __name__ == "__main__":

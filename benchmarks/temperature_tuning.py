@@ -10,10 +10,13 @@ between the two modes), ties broken by the high-quality %.  It writes
 ``docs/temperature_gan/tuning.json``.
 
     python benchmarks/temperature_tuning.py
+
+A tuning script, not a timing: ``benchmarks/run_all.py`` does not run it.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 import time
@@ -28,6 +31,9 @@ from analyses.report.temperature import CANDIDATES, TUNING_SEEDS, train  # noqa:
 
 
 def main() -> None:
+    argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    ).parse_args()  # no options; --help explains the script instead of starting hours of training
     torch.set_num_threads(1)
     rows = []
     for name, unroll in [("plain", None), *CANDIDATES.items()]:
@@ -57,8 +63,14 @@ def main() -> None:
     out = ROOT / "docs" / "temperature_gan" / "tuning.json"
     out.write_text(
         json.dumps(
-            {"tuning_seeds": list(TUNING_SEEDS), "torch": torch.__version__, "threads": 1,
-             "rows": rows, "winner": best, "winner_unroll": CANDIDATES[best]},
+            {
+                "tuning_seeds": list(TUNING_SEEDS),
+                "torch": torch.__version__,
+                "threads": 1,
+                "rows": rows,
+                "winner": best,
+                "winner_unroll": CANDIDATES[best],
+            },
             indent=1,
         )
         + "\n"

@@ -13,7 +13,13 @@
     the same update written with ``higher`` and with ``torchopt`` (optional: pip install
     higher torchopt).  Target: no slower than either at any K.
 
-    python benchmarks/training.py [--quick] [--threads N]
+Ratios and targets: (a) trainer time per step / hand-written loop's <= 1.10 (the medians of
+20 interleaved blocks of steps); (b) per K, games.unrolled / the faster of higher and
+torchopt <= 1.0 (medians of at least 20 updates after warm-up; not measured when neither
+is installed).  Raw timings and the environment go to
+``benchmarks/results/training[.quick].json``.
+
+    python benchmarks/training.py [--quick] [--json PATH] [--threads N]
 """
 
 from __future__ import annotations
@@ -23,12 +29,16 @@ import io
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import torch
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+sys.path[:0] = [str(ROOT / "benchmarks"), str(ROOT)]
+
+import _results  # noqa: E402
 
 from games import unrolled  # noqa: E402
 from gan_models import TrainConfig, Trainer, build_game  # noqa: E402
@@ -46,18 +56,14 @@ CONFIG = {
 }
 
 
-def trainer_rate(steps: int) -> float:
+def trainer_step() -> Callable[[], None]:
+    """One alternating Adam step of ``gan_models.Trainer`` (D, then G)."""
     cfg = TrainConfig.from_dict(CONFIG)
     trainer = Trainer.from_config(cfg, progress=False, stream=io.StringIO())
-    for _ in range(5):
-        trainer._one_step()
-    start = time.perf_counter()
-    for _ in range(steps):
-        trainer._one_step()
-    return steps / (time.perf_counter() - start)
+    return trainer._one_step
 
 
-def hand_rate(steps: int) -> float:
+def hand_step() -> Callable[[], None]:
     """The same work written as most people write it: modules, torch.optim.Adam."""
     cfg = TrainConfig.from_dict(CONFIG)
     _, base, _ = build_game(cfg)
@@ -77,12 +83,33 @@ def hand_rate(steps: int) -> float:
         softplus(-D(G(z))).mean().backward()
         opt_g.step()
 
-    for _ in range(5):
-        step()
-    start = time.perf_counter()
-    for _ in range(steps):
-        step()
-    return steps / (time.perf_counter() - start)
+    return step
+
+
+def interleaved(
+    steps: dict[str, Callable[[], None]], blocks: int, per_block: int
+) -> dict[str, dict[str, Any]]:
+    """Seconds per step of each loop: the median over ``blocks`` blocks of ``per_block``
+    steps, the loops' blocks interleaved so that drifts in machine speed hit all of them."""
+    for step in steps.values():
+        for _ in range(5):
+            step()
+    times: dict[str, list[float]] = {name: [] for name in steps}
+    for _ in range(blocks):
+        for name, step in steps.items():
+            started = time.perf_counter()
+            for _ in range(per_block):
+                step()
+            times[name].append((time.perf_counter() - started) / per_block)
+    return {
+        name: {
+            "median_s_per_step": statistics.median(t),
+            "blocks": blocks,
+            "steps_per_block": per_block,
+            "times_s_per_step": t,
+        }
+        for name, t in times.items()
+    }
 
 
 # -- (b) unrolled generator updates --------------------------------------------------------------
@@ -181,40 +208,43 @@ def with_torchopt(fixed, k: int, lr: float):  # type: ignore[no-untyped-def]
     return update
 
 
-def median_time(fn, repeats: int) -> float:  # type: ignore[no-untyped-def]
-    fn()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--threads", type=int, default=1)
-    args = parser.parse_args()
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    _results.add_arguments(parser)
+    parser.set_defaults(threads=1)
+    args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
-    steps = 100 if args.quick else 600
-    repeats = 3 if args.quick else 7
+    per_block = 10 if args.quick else 50
+    repeats = 20 if args.quick else 30
+    ratios: list[_results.Ratio] = []
+    raw: dict[str, Any] = {}
 
-    print(f"(a) training steps per second (torch threads {args.threads}, medians of {repeats})")
-    ours_rates, hand_rates = [], []
-    for _ in range(repeats):  # interleaved, so drifts in machine speed hit both
-        ours_rates.append(trainer_rate(steps))
-        hand_rates.append(hand_rate(steps))
-    a, b = statistics.median(ours_rates), statistics.median(hand_rates)
+    print(
+        f"(a) training steps per second (torch threads {args.threads}, medians of 20 "
+        f"interleaved blocks of {per_block} steps)"
+    )
+    rates = interleaved({"trainer": trainer_step(), "hand": hand_step()}, 20, per_block)
+    raw["a"] = rates
+    ours_s, hand_s = rates["trainer"]["median_s_per_step"], rates["hand"]["median_s_per_step"]
     print("| loop | steps/s | time per step |")
     print("|---|---|---|")
-    print(f"| hand-written PyTorch (torch.optim.Adam) | {b:.1f} | {1e3 / b:.2f} ms |")
-    print(f"| gan_models.Trainer (Alternating Adam) | {a:.1f} | {1e3 / a:.2f} ms |")
-    print(f"overhead of the trainer: {100 * (b / a - 1):+.1f} % (target <= 10 %)\n")
+    print(f"| hand-written PyTorch (torch.optim.Adam) | {1 / hand_s:.1f} | {1e3 * hand_s:.2f} ms |")
+    print(f"| gan_models.Trainer (Alternating Adam) | {1 / ours_s:.1f} | {1e3 * ours_s:.2f} ms |")
+    ratios.append(
+        _results.Ratio(
+            "Trainer step / hand-written step",
+            ours_s / hand_s,
+            1.10,
+            detail=f"{1 / ours_s:.1f} vs {1 / hand_s:.1f} steps/s",
+        )
+    )
 
-    print("(b) one unrolled generator update (gradient through K SGD steps of D), batch 128")
+    print("\n(b) one unrolled generator update (gradient through K SGD steps of D), batch 128")
     print("| K | games.unrolled | higher | torchopt | ours / best other |")
     print("|---|---|---|---|---|")
+    raw["b"] = {}
     for k in (1, 5, 10):
         fixed = unrolled_setup(k)
         fns = {
@@ -224,19 +254,50 @@ def main() -> None:
         }
         # the three compute the same gradient: check before timing
         reference = fns["ours"]().detach().clone().reshape(-1)
+        gaps = {}
         for name in ("higher", "torchopt"):
             fn = fns[name]
             if fn is not None:
                 other = fn().detach().clone().reshape(-1)[: reference.numel()]
                 gap = float((other - reference[: other.numel()]).abs().max())
+                gaps[name] = gap
                 scale = float(reference.abs().max())
                 if gap > 1e-4 * scale + 1e-7:
                     print(f"  warning: {name} gradient differs from ours by {gap:.2e}")
-        timings = {n: (median_time(f, repeats) if f is not None else None) for n, f in fns.items()}
-        others = [timings[n] for n in ("higher", "torchopt") if timings[n] is not None]
-        cells = [f"{1e3 * t:.1f} ms" if t is not None else "n/a" for t in timings.values()]
-        ratio = f"{timings['ours'] / min(others):.2f}" if others else "n/a"
+        timings = {
+            n: (_results.median_time(f, repeats=repeats, warmup=2) if f is not None else None)
+            for n, f in fns.items()
+        }
+        raw["b"][str(k)] = {"timings": timings, "max_gradient_difference": gaps}
+        medians = {n: (t["median_s"] if t is not None else None) for n, t in timings.items()}
+        others = [medians[n] for n in ("higher", "torchopt") if medians[n] is not None]
+        cells = [f"{1e3 * t:.1f} ms" if t is not None else "n/a" for t in medians.values()]
+        ours_t = medians["ours"]
+        assert ours_t is not None
+        ratio = f"{ours_t / min(others):.2f}" if others else "n/a (higher, torchopt not installed)"
         print(f"| {k} | " + " | ".join(cells) + f" | {ratio} |")
+        if others:
+            ratios.append(
+                _results.Ratio(
+                    f"unrolled K={k}: games.unrolled / best of higher, torchopt",
+                    ours_t / min(others),
+                    1.0,
+                    detail=f"{1e3 * ours_t:.1f} ms",
+                )
+            )
+    _results.write(
+        "training",
+        args,
+        ratios,
+        raw,
+        parameters={
+            "steps_per_block": per_block,
+            "blocks": 20,
+            "unrolled_repeats": repeats,
+            "config": CONFIG,
+            "unrolled": {"K": [1, 5, 10], "lr": 1e-2, "batch": 128, "inner": "sgd"},
+        },
+    )
 
 
 if __name__ == "__main__":
