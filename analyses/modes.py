@@ -233,7 +233,9 @@ class ModeCoverage:
         True
         """
         if not isinstance(record, Mapping):
-            raise TypeError(f"record: expected a mapping from as_dict(), got {type(record).__name__}")
+            raise TypeError(
+                f"record: expected a mapping from as_dict(), got {type(record).__name__}"
+            )
         missing = [k for k in ("counts", "nearest_counts", "high_quality") if k not in record]
         if missing:
             raise ValueError(

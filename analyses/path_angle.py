@@ -41,6 +41,7 @@ from .spectra import _PureForward
 
 __all__ = ["PathAngle", "PathAngleDisplay", "path_angle"]
 
+
 @dataclass(frozen=True)
 class PathAngle:
     r"""The vector field along the segment :math:`\theta(\alpha) = \theta_a + \alpha(\theta_b - \theta_a)`.
@@ -176,7 +177,6 @@ def path_angle(
         tuple(game.players),
         distance,
     )
-
 
 
 @dataclass

@@ -36,6 +36,7 @@ FIELD_TOL = 1e-12
 r"""Below this :math:`|\xi(\text{point})|` a point counts as a fixed point for the
 eigendecompose-once path of :func:`stability_region` (on a game without an affine field)."""
 
+
 @dataclass(frozen=True)
 class StabilityRegion:
     r"""Spectral radius of a rule's step map over a grid of two hyper-parameters.
@@ -280,9 +281,7 @@ def stability_region(
         if np.any(other < 0):
             raise ValueError("ratio: expected ratios >= 0")
     if analytic_axes(rule, game, point) is None:  # the fast path would not be exact here
-        radius = _linearized(
-            game, point, _named_factory(rule), name_a, values_a, name_b, values_b
-        )
+        radius = _linearized(game, point, _named_factory(rule), name_a, values_a, name_b, values_b)
         return StabilityRegion((name_a, name_b), values_a, values_b, radius, "linearize")
     J = jacobian(game, point).matrix.detach().cpu().to(torch.float64).numpy()
     radius = np.empty((lr.size, other.size))

@@ -286,9 +286,7 @@ class Projected(UpdateRule):
         if callable(bounds) and not isinstance(bounds, (Mapping, Sequence)):
             self.bounds, self.project = None, bounds
         elif isinstance(bounds, Mapping):
-            self.bounds = {
-                str(k): _box(v, f"bounds[{k!r}]") for k, v in bounds.items()
-            }
+            self.bounds = {str(k): _box(v, f"bounds[{k!r}]") for k, v in bounds.items()}
             self.project = None
         elif isinstance(bounds, Sequence) and not isinstance(bounds, str):
             self.bounds = tuple(_box(v, f"bounds[{i}]") for i, v in enumerate(bounds))

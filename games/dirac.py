@@ -142,7 +142,9 @@ class DiracGAN:
         self.noise_std = as_nonnegative(noise_std, "noise_std")
         self.gp_target = as_nonnegative(gp_target, "gp_target")
         self.quadrature_nodes = (
-            None if quadrature_nodes is None else as_positive_int(quadrature_nodes, "quadrature_nodes")
+            None
+            if quadrature_nodes is None
+            else as_positive_int(quadrature_nodes, "quadrature_nodes")
         )
         if self.regularizer in ("r1", "r2", "wgan_gp") and self.gamma == 0.0:
             raise ValueError(f"gamma: the {self.regularizer!r} regulariser needs gamma > 0, got 0")
@@ -216,7 +218,9 @@ class DiracGAN:
         else:
             sigma, pairs = sp.Integer(0), [(sp.Integer(1), sp.Integer(0))]
         # L = E f(psi (theta + eps)) + E f(-psi eps), eps = sigma z
-        value = sp.Add(*[w * (f(psi * (theta + sigma * z)) + f(-psi * sigma * z)) for w, z in pairs])
+        value = sp.Add(
+            *[w * (f(psi * (theta + sigma * z)) + f(-psi * sigma * z)) for w, z in pairs]
+        )
         if self.loss in ZERO_SUM:
             generator = value
         elif self.loss == "non_saturating":  # -log D(G(z)) = -f(-psi theta)

@@ -383,7 +383,9 @@ class ParameterizedGAN:
         generator's skips the discriminator on real data): used by rules that move one
         player at a time (:class:`dynamics.Alternating`)."""
         if player == 0:
-            return self._losses(params, generator=True, discriminator=self.loss in ("minimax", "wgan"))[0]
+            return self._losses(
+                params, generator=True, discriminator=self.loss in ("minimax", "wgan")
+            )[0]
         return self._losses(params, generator=False, discriminator=True)[1]
 
     def _losses(

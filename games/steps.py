@@ -28,9 +28,7 @@ import torch
 __all__ = ["adam_step", "sgd_step"]
 
 
-def sgd_step(
-    param: torch.Tensor, grad: torch.Tensor, lr: float | torch.Tensor
-) -> torch.Tensor:
+def sgd_step(param: torch.Tensor, grad: torch.Tensor, lr: float | torch.Tensor) -> torch.Tensor:
     r"""One gradient-descent step, :math:`\theta - \eta\,g`.
 
     Parameters

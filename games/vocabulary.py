@@ -56,9 +56,7 @@ def _key(name: str) -> str:
     return name.strip().lower().replace("-", "_")
 
 
-def _resolve(
-    name: object, aliases: dict[str, str], choices: Iterable[str], argument: str
-) -> str:
+def _resolve(name: object, aliases: dict[str, str], choices: Iterable[str], argument: str) -> str:
     options = tuple(choices)
     if not isinstance(name, str):
         raise TypeError(f"{argument}: expected one of {options}, got {type(name).__name__}")

@@ -371,9 +371,13 @@ def test_the_silencer_is_local():
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         with quiet_jit_deprecation():
-            warnings.warn("`torch.jit.script` is deprecated. Please switch", FutureWarning, stacklevel=1)
+            warnings.warn(
+                "`torch.jit.script` is deprecated. Please switch", FutureWarning, stacklevel=1
+            )
             warnings.warn("something else", FutureWarning, stacklevel=1)
-        warnings.warn("`torch.jit.script` is deprecated. Please switch", FutureWarning, stacklevel=1)
+        warnings.warn(
+            "`torch.jit.script` is deprecated. Please switch", FutureWarning, stacklevel=1
+        )
     messages = [str(w.message) for w in caught]
     assert len(messages) == 2
     assert messages[0] == "something else" and messages[1].startswith("`torch.jit.script`")

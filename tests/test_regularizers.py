@@ -51,7 +51,10 @@ def test_issue_15_eigenvalues_of_the_regularised_dirac_gan() -> None:
     ]
     # exactly 1/8 +- i sqrt(15)/8, from the game's own exact twin
     exact = game.symbolic().eigenvalues(game.equilibrium())
-    assert set(exact) == {sp.Rational(1, 8) + sp.sqrt(15) * sp.I / 8, sp.Rational(1, 8) - sp.sqrt(15) * sp.I / 8}
+    assert set(exact) == {
+        sp.Rational(1, 8) + sp.sqrt(15) * sp.I / 8,
+        sp.Rational(1, 8) - sp.sqrt(15) * sp.I / 8,
+    }
 
 
 @pytest.mark.parametrize("loss, c", [("standard", 0.5), ("non_saturating", 0.5), ("wgan", 1.0)])
@@ -211,7 +214,9 @@ def test_projected_linearisation_and_contract() -> None:
     starts = torch.tensor([[3.0, 0.2], [0.5, -0.1]], dtype=torch.float64)
     batched = run_batched(game, clipped, starts, 5)
     for b in range(2):
-        single = run(game, clipped, as_params(game, [[float(starts[b, 0])], [float(starts[b, 1])]]), 5)
+        single = run(
+            game, clipped, as_params(game, [[float(starts[b, 0])], [float(starts[b, 1])]]), 5
+        )
         torch.testing.assert_close(batched[:, b], single.params, rtol=0, atol=1e-14)
 
 
@@ -228,7 +233,9 @@ def test_a_callable_projection_onto_a_ball() -> None:
     torch.testing.assert_close(new[0], plain[0])
     torch.testing.assert_close(new[1], plain[1] * 0.5 / torch.linalg.vector_norm(plain[1]))
     with pytest.raises(ValueError, match="the projection must return one tensor per player"):
-        Projected(SimultaneousGD(0.3), lambda g, p: p[:1]).step(game, params, rule.init(game, params))
+        Projected(SimultaneousGD(0.3), lambda g, p: p[:1]).step(
+            game, params, rule.init(game, params)
+        )
 
 
 def test_projected_lr_is_split_among_copies_by_alternating() -> None:

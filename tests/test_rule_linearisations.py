@@ -169,7 +169,9 @@ def test_alternating_under_run_batched_equals_single_runs() -> None:
     starts = torch.tensor([[0.5, -0.2], [1.0, 0.3], [-0.4, 0.9]], dtype=torch.float64)
     batched = run_batched(game, rule, starts, 15)
     for b in range(starts.shape[0]):
-        single = run(game, rule, as_params(game, [[float(starts[b, 0])], [float(starts[b, 1])]]), 15)
+        single = run(
+            game, rule, as_params(game, [[float(starts[b, 0])], [float(starts[b, 1])]]), 15
+        )
         torch.testing.assert_close(batched[:, b], single.params, rtol=0, atol=1e-13)
 
 
