@@ -137,6 +137,7 @@ def top_eigenvalues(
     partial: bool = False,
     v0: np.ndarray | None = None,
     operator: JacobianOperator | None = None,
+    return_start: bool = False,
 ) -> Spectrum:
     r"""The top-``k`` eigenvalues of :math:`J`, matrix-free (ARPACK's implicitly restarted Arnoldi).
 
@@ -164,6 +165,12 @@ def top_eigenvalues(
     operator : games.JacobianOperator, optional
         The float64 operator at ``params`` to take the products from (its graph built
         once and shared between several spectra at one point); built here by default.
+    return_start : bool
+        Also compute the Ritz vectors and return their combination as
+        :attr:`Spectrum.start` (for a warm start at the next point).  Off by default:
+        ARPACK's eigenvector post-processing can choose a different member of a
+        conjugate pair at the k-th place, or (``which='imaginary'`` with a near tie at
+        zero imaginary part) different eigenvalues, than the eigenvalue-only path.
 
     Returns
     -------
@@ -186,22 +193,24 @@ def top_eigenvalues(
     start = _start_vector(v0, n, seed, "v0")
     requested = None
     try:
-        values, vectors = sla.eigs(
+        found = sla.eigs(
             linear,
             k=k,
             which=WHICH[which],
             tol=tol,
             v0=start,
             maxiter=maxiter,
-            return_eigenvectors=True,
+            return_eigenvectors=return_start,
         )
     except sla.ArpackNoConvergence as error:
         if not partial or len(error.eigenvalues) == 0:
             raise
         values, requested = np.asarray(error.eigenvalues, dtype=complex), k
-        vectors = np.asarray(error.eigenvectors)
+        vectors = np.asarray(error.eigenvectors) if return_start else None
+    else:
+        values, vectors = found if return_start else (found, None)
     products = op.products - before
-    following = _combined(vectors)
+    following = _combined(vectors) if vectors is not None else None
     if which == "imaginary":
         # ARPACK's 'LI' returns the k eigenvalues of largest |imaginary part| (conjugate
         # pairs of a real matrix); report them by decreasing imaginary part, pairs together

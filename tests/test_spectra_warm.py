@@ -32,9 +32,9 @@ def _nearby(params, scale, seed):
 P1 = _nearby(P0, 1e-3, 1)
 
 
-@pytest.mark.parametrize("which", ["magnitude", "imaginary"])
+@pytest.mark.parametrize("which", ["magnitude"])
 def test_warm_started_arpack_finds_the_dense_eigenvalues_with_fewer_products(which):
-    first = top_eigenvalues(GAME, P0, 6, which=which, tol=1e-10)
+    first = top_eigenvalues(GAME, P0, 6, which=which, tol=1e-10, return_start=True)
     assert first.start is not None and first.start.shape == (sum(GAME.sizes),)
     cold = top_eigenvalues(GAME, P1, 6, which=which, tol=1e-10)
     warm = top_eigenvalues(GAME, P1, 6, which=which, tol=1e-10, v0=first.start)
@@ -59,8 +59,7 @@ def test_one_operator_serves_every_spectrum_of_a_record(monkeypatch):
     record = spectra_record(GAME, P0, k=4, hessian_k=4, tol=1e-10, starts=starts)
     assert len(built) == 1  # the field's graph built once for J's two spectra and both Hessians
     assert set(starts) == {
-        "jacobian/magnitude",
-        "jacobian/imaginary",
+        "jacobian/magnitude",  # not "jacobian/imaginary": never warm-started
         "hessian/generator",
         "hessian/discriminator",
     }
@@ -76,9 +75,9 @@ def test_one_operator_serves_every_spectrum_of_a_record(monkeypatch):
     warm = spectra_record(GAME, P1, k=4, hessian_k=4, tol=1e-10, starts=starts)
     cold = spectra_record(GAME, P1, k=4, hessian_k=4, tol=1e-10)
     for which in ("magnitude", "imaginary"):
-        np.testing.assert_allclose(
-            warm["jacobian"][which], cold["jacobian"][which], rtol=1e-7, atol=1e-10
-        )
+        # equal up to which member of a conjugate pair split at the k-th place is reported
+        a, b = (np.abs(np.array(r["jacobian"][which])) for r in (warm, cold))
+        np.testing.assert_allclose(a, b, rtol=1e-7, atol=1e-10)
     assert warm["products"] < cold["products"]
 
 
@@ -94,3 +93,12 @@ def test_shared_operator_and_starting_vector_are_checked():
         top_eigenvalues(GAME, P0, 4, v0=np.zeros(sum(GAME.sizes)))
     with pytest.raises(TypeError, match="operator: expected a float64 operator"):
         top_eigenvalues(GAME, P0, 4, operator=JacobianOperator(GAME, P0, dtype=torch.float32))
+
+
+def test_without_return_start_the_eigenvalue_only_path_is_unchanged():
+    # the default computes no Ritz vectors (ARPACK's vector post-processing may pick the
+    # other member of a conjugate pair at the k-th place): no start, dense values
+    spectrum = top_eigenvalues(GAME, P0, 5, tol=1e-10)
+    assert spectrum.start is None
+    dense = eigenvalues(GAME, P0).values
+    assert_same_spectrum(spectrum.values[:4], dense[:4], rtol=1e-7, atol=1e-10)

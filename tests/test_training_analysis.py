@@ -123,7 +123,13 @@ def test_recorded_spectra_match_dense_and_the_offline_checkpoint_path(tmp_path):
     trainer.train()
     # warm starts from the previous record's eigenvectors: the same eigenvalues to
     # ARPACK's tolerance (the first record, cold in both, bit for bit)
-    assert warm.records[0]["jacobian"] == rec.records[0]["jacobian"]
+    # (the first record starts cold in both; the warm recorder also asks ARPACK for the
+    # Ritz vectors, whose post-processing changes the last bits)
+    np.testing.assert_allclose(
+        warm.records[0]["jacobian"]["magnitude"],
+        rec.records[0]["jacobian"]["magnitude"],
+        rtol=1e-12,
+    )
     for a, b in zip(warm.records, rec.records):
         assert np.allclose(a["jacobian"]["magnitude"], b["jacobian"]["magnitude"], rtol=1e-5)
         for player in a["hessian"]:
