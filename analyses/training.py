@@ -10,10 +10,7 @@ only because the parameters moved.  Records go to ``spectra.jsonl`` next to the 
 :class:`SpectraAlongTrainingDisplay` plots them.  The recorder draws nothing from the
 training streams and leaves the networks' buffers as it found them: training is
 bit-for-bit the same with and without it.  The same record from a saved checkpoint:
-:func:`checkpoint_game` then :func:`spectra_record`.
-
-The other view of the landscape along training, the path angle between two points, is
-in :mod:`analyses.path_angle`.
+:func:`checkpoint_game` then :func:`spectra_record`.  The path angle: :mod:`analyses.path_angle`.
 
 References
 ----------
@@ -207,21 +204,14 @@ def spectra_record(
 
 
 def _start(starts: dict[str, np.ndarray] | None, key: str, size: int) -> np.ndarray | None:
-    # No warm start for the largest imaginary parts: ARPACK's 'LI' from the previous
-    # Ritz vector can settle on real eigenvalues when the next pair's imaginary part is
-    # near zero (seen: a pair at 0.075 +- 0.0047i replaced by two real ones).
-    if starts is None or key == "jacobian/imaginary":
-        return None
-    start = starts.get(key)
+    # never for 'imaginary' (ARPACK's 'LI' from a Ritz vector can settle on real values)
+    start = None if starts is None or key == "jacobian/imaginary" else starts.get(key)
     return start if start is not None and start.shape == (size,) else None
 
 
 def _keep(starts: dict[str, np.ndarray] | None, key: str, start: np.ndarray | None) -> None:
     if starts is not None and start is not None:
         starts[key] = start
-
-
-# -- recording during training ------------------------------------------------------------------
 
 
 class SpectraRecorder:

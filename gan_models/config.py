@@ -471,55 +471,31 @@ def _generator(config: TrainConfig, data: _Data, device: torch.device, seed: int
     if g.kind == "dcgan":
         channels, size = _image_shape(data, "generator.kind")
         return ConvGenerator(
-            config.latent_dim,
-            channels=channels,
-            size=size,
-            width=g.width,
-            batch_norm=g.batch_norm,
-            device=device,
-            generator=seed,
+            config.latent_dim, channels=channels, size=size, width=g.width,
+            batch_norm=g.batch_norm, device=device, generator=seed,
         )
     return generator_mlp(
-        latent=config.latent_dim,
-        out=data.dim,
-        depth=g.depth,
-        width=g.width,
-        activation=g.activation,
-        init=g.init,
-        gain=g.gain,
-        spectral_norm=g.spectral_norm,
-        device=device,
-        generator=seed,
+        latent=config.latent_dim, out=data.dim, depth=g.depth, width=g.width,
+        activation=g.activation, init=g.init, gain=g.gain, spectral_norm=g.spectral_norm,
+        device=device, generator=seed,
     )
 
 
-def _discriminator(config: TrainConfig, data: _Data, device: torch.device, seed: int) -> nn.Module:
+def _discriminator(
+    config: TrainConfig, data: _Data, device: torch.device, seed: int
+) -> nn.Module:
     d = config.discriminator
     minibatch = d.minibatch_discrimination or None
     if d.kind == "dcgan":
         channels, size = _image_shape(data, "discriminator.kind")
         return ConvDiscriminator(
-            channels=channels,
-            size=size,
-            width=d.width,
-            spectral_norm=d.spectral_norm,
-            minibatch_discrimination=minibatch,
-            pack=d.pack,
-            device=device,
-            generator=seed,
+            channels=channels, size=size, width=d.width, spectral_norm=d.spectral_norm,
+            minibatch_discrimination=minibatch, pack=d.pack, device=device, generator=seed,
         )
     return discriminator_mlp(
-        in_features=data.dim,
-        depth=d.depth,
-        width=d.width,
-        activation=d.activation,
-        init=d.init,
-        gain=d.gain,
-        spectral_norm=d.spectral_norm,
-        minibatch_discrimination=minibatch,
-        pack=d.pack,
-        device=device,
-        generator=seed,
+        in_features=data.dim, depth=d.depth, width=d.width,
+        activation=d.activation, init=d.init, gain=d.gain, spectral_norm=d.spectral_norm,
+        minibatch_discrimination=minibatch, pack=d.pack, device=device, generator=seed,
     )
 
 
