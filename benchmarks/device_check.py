@@ -16,7 +16,8 @@ On a machine with CUDA it
 
 Convolutions and matrix products run in full float32 for the comparisons (TF32 off: the
 float32 tolerance assumes float32 arithmetic on both devices).  Without CUDA it prints
-that CUDA is absent and exits 0; ``--cpu-only`` runs the CPU half (step 2 on the CPU
+that CUDA is absent, writes a result file that says so (no ratios) and exits 0;
+``--cpu-only`` runs the CPU half (step 2 on the CPU
 and the CPU side of the checks) as a dry run of the script.  Raw results go through
 ``benchmarks/_results.py`` (``benchmarks/results/device_check[.quick].json``).  Exit
 status 1 when an agreement target is missed.  About one to two minutes on an H200
@@ -167,6 +168,9 @@ def main(argv: list[str] | None = None) -> int:
     cuda = torch.cuda.is_available()
     if not cuda and not args.cpu_only:
         print("device_check: CUDA is absent; nothing to check (--cpu-only runs the CPU half)")
+        # A result file all the same, so that run_all reports this run as skipped (and
+        # why), not as failed.
+        _results.write("device_check", args, [], {"skipped": "CUDA is absent"})
         return 0
     if cuda:  # full float32 arithmetic on both devices
         torch.backends.cuda.matmul.allow_tf32 = False

@@ -136,7 +136,9 @@ def rows_of(name: str, data: dict[str, Any]) -> list[list[str]]:
             met = "met" if ratio.get("met") else "MISSED"
         rows.append([name, ratio["name"], _number(ratio["value"]), target_text, met, run])
     if not rows:
-        rows.append([name, "(no ratios)", "-", "-", "-", run])
+        skipped = data.get("raw", {}).get("skipped")
+        label = f"(skipped: {skipped})" if skipped else "(no ratios)"
+        rows.append([name, label, "-", "-", "-", run])
     return rows
 
 

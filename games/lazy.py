@@ -87,6 +87,12 @@ class _LazyPackage(types.ModuleType):
     def __dir__(self) -> list[str]:
         return sorted(set(super().__dir__()) | set(self.__dict__.get("_lazy", {})))
 
+    def __reduce__(self) -> tuple[Any, tuple[str]]:
+        # pickle and cloudpickle (Dask) dispatch modules on the exact type
+        # ``types.ModuleType``, so a subclass would not pickle at all: pickle it as what
+        # it is, a reference to an importable package.
+        return importlib.import_module, (self.__name__,)
+
 
 def attach(package: str) -> None:
     """Make the package ``package`` import its public names on first use.

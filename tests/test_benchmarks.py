@@ -72,6 +72,13 @@ def test_table_says_met_missed_no_target_and_failed(tmp_path):
         run_all.Outcome("delta", "ok", tmp_path / "delta.quick.json"),  # file never written
     ]
     rows, runs = run_all.build_table(outcomes)
+    skipped = _result(tmp_path, "epsilon", [])
+    data = json.loads(skipped.read_text())
+    data["raw"] = {"skipped": "CUDA is absent"}
+    skipped.write_text(json.dumps(data))
+    assert run_all.build_table([run_all.Outcome("epsilon", "ok", skipped)])[0] == [
+        ["epsilon", "(skipped: CUDA is absent)", "-", "-", "-", "quick"]
+    ]
     judged = {(r[0], r[1]): (r[2], r[3], r[4], r[5]) for r in rows}
     assert judged[("alpha", "fast enough")] == ("0.15", "<= 0.2", "met", "quick")
     assert judged[("alpha", "too slow")] == ("0.56", "<= 0.4", "MISSED", "quick")

@@ -192,3 +192,18 @@ def test_rule_entries_name_their_classes() -> None:
         values = {p.name: p.default for p in entry.params}
         assert type(build(entry, values, lr=0.1)) is cls
     assert {e.name for e in RULES.values() if e.scale_invariant} == {"adam", "rmsprop"}
+
+
+@pytest.mark.parametrize("package", ["games", "dynamics", "analyses"])
+def test_lazy_packages_pickle_as_references(package: str) -> None:
+    # Dask ships a function defined in __main__ by value (cloudpickle), with the modules
+    # it refers to: a lazy package must pickle as a reference to the importable package.
+    import pickle
+
+    module = importlib.import_module(package)
+    assert pickle.loads(pickle.dumps(module)) is module
+    cloudpickle = pytest.importorskip("cloudpickle")
+    namespace: dict[str, object] = {"m": module}
+    exec("def uses_module():\n    return m", namespace)  # a function not importable by name
+    shipped = cloudpickle.dumps(namespace["uses_module"])
+    assert cloudpickle.loads(shipped)() is module

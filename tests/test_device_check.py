@@ -24,10 +24,11 @@ def load_script():
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="checks the machine without CUDA")
 def test_without_cuda_it_says_so_and_exits_0(tmp_path, capsys):
-    result = tmp_path / "never.json"
+    result = tmp_path / "device_check.json"
     assert load_script().main(["--json", str(result)]) == 0
     assert capsys.readouterr().out.startswith("device_check: CUDA is absent")
-    assert not result.exists()
+    data = json.loads(result.read_text())  # run_all reports it as skipped, not failed
+    assert data["ratios"] == [] and data["raw"] == {"skipped": "CUDA is absent"}
 
 
 def test_the_cpu_half_runs_and_writes_raw_results(tmp_path, capsys):
