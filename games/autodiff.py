@@ -173,8 +173,8 @@ def field_function(
 
 
 def _eager_field(game: Game, theta: torch.Tensor) -> torch.Tensor:
-    """The flat field by plain autograd (1.4-2.2x cheaper than the torch.func form, see
-    ``docs/benchmarks.md``), used when no torch.func transform is active.  The result is
+    """The flat field by plain autograd (no functorch dispatch, so cheaper than the
+    torch.func form), used when no torch.func transform is active.  The result is
     differentiable when ``theta`` requires grad (and grad mode is on), detached otherwise:
     a plain gradient under ``torch.no_grad`` or on a detached ``theta``."""
     graph = torch.is_grad_enabled() and theta.requires_grad

@@ -232,8 +232,8 @@ def jacobian(
     - ``"vmap"``: block row by block row, for each player ``i`` ``torch.func.jacrev`` of
       :math:`\theta \mapsto \nabla_{\theta_i}\ell_i(\theta)`, vectorised over chunks of
       rows (no Python loop over rows).  Differentiating only player ``i``'s loss for its
-      rows is about twice as fast as differentiating the whole field for every row, and
-      the batched rows 2.5–3.4x faster than a row loop on the CPU
+      rows back-propagates through that player's gradient graph alone, not the whole
+      field's; the measured ratio to a row loop is in ``docs/benchmarks.md``
       (``benchmarks/jacobian.py``).
     - ``"loop"``: the field's graph built once (:class:`JacobianOperator`) and one
       backward pass through it per row, :math:`J^\top e_r`: no batched memory (a batch
