@@ -24,6 +24,7 @@ if TYPE_CHECKING:
         hopping_cycles,
         mode_hopping_graph,
     )
+    from .image_plots import ImageGridDisplay, ModeHistogramDisplay
     from .mode_plots import CoverageDisplay, SamplesDisplay
     from .mode_summary import collapse_statistics, format_table, summarize
     from .modes import ModeCoverage, coverage_evaluator, gaussian_high_quality_rate, mode_coverage
@@ -68,7 +69,9 @@ __all__ = [
     "CoverageDisplay",
     "DigitClassifier",
     "EigenvalueDisplay",
+    "ImageGridDisplay",
     "ModeCoverage",
+    "ModeHistogramDisplay",
     "ModeHoppingGraphDisplay",
     "PathAngle",
     "PathAngleDisplay",

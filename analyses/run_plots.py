@@ -5,10 +5,14 @@ evaluations), ``samples/step_XXXXXXX.pt`` (generated samples per evaluation), th
 configuration stored in ``checkpoint.pt`` and, when present, ``spectra.jsonl`` — and
 :func:`plot_run` draws it:
 
-- ``samples``: the samples of up to six evaluations spread over the run, on one axis range;
+- ``samples``: the samples of up to six evaluations spread over the run, on one axis range
+  (image runs: a grid of images per evaluation);
 - ``coverage``: modes covered, robust modes and high-quality samples over training, and the
-  dominant share of each evaluation (concentrated at ≥ 1/2);
+  dominant share of each evaluation (concentrated at ≥ 1/2); for image runs modes covered
+  and confidently classified samples, with the reverse KL and the FID;
 - ``mode_hopping``: the mode-hopping graph of the concentrated evaluations only;
+- ``mode_histogram`` (image runs: digits, stacked digits): the samples of the last
+  evaluation per mode, classified by :func:`analyses.digit_classifier`;
 - ``losses``: both players' losses and ‖ξ‖ over training;
 - ``spectra``: the spectra along training (only when ``spectra.jsonl`` exists).
 """
@@ -25,12 +29,13 @@ from typing import Any
 import numpy as np
 
 from .hopping import ModeHoppingGraphDisplay, dominant_modes
+from .image_plots import ImageGridDisplay, ModeHistogramDisplay
 from .mode_plots import CoverageDisplay, SamplesDisplay
 from .modes import ModeCoverage
 
 __all__ = ["RUN_FIGURES", "RunRecord", "plot_run", "read_run"]
 
-RUN_FIGURES = ("samples", "coverage", "mode_hopping", "losses", "spectra")
+RUN_FIGURES = ("samples", "coverage", "mode_hopping", "mode_histogram", "losses", "spectra")
 """The figures :func:`plot_run` can draw, in order (``spectra`` needs ``spectra.jsonl``)."""
 
 _FORMATS = ("png", "svg", "pdf")
@@ -58,6 +63,8 @@ class RunRecord:
         The resolved training configuration stored in the checkpoint.
     spectra : pathlib.Path or None
         ``spectra.jsonl`` when the run recorded spectra.
+    image_channels : int or None
+        Digits per image for an image run (``digits``: 1, ``stacked_digits``: 3), else None.
     """
 
     path: Path
@@ -68,6 +75,13 @@ class RunRecord:
     stds: np.ndarray | None = None
     config: dict[str, Any] | None = None
     spectra: Path | None = None
+    image_channels: int | None = None
+
+    @property
+    def image_evaluations(self) -> list[dict[str, Any]]:
+        """The log records of an image run's evaluations (:func:`digit_evaluator` keys)."""
+        keys = ("modes_covered", "n_modes", "high_quality_percent")
+        return [r for r in self.log if all(k in r for k in keys)] if self.image_channels else []
 
 
 def _read_log(path: Path) -> list[dict[str, Any]]:
@@ -110,7 +124,7 @@ def read_run(run: str | os.PathLike[str]) -> RunRecord:
     """
     import torch
 
-    from gan_models import GaussianMixture, TrainConfig, build_data, load_checkpoint
+    from gan_models import GaussianMixture, ImageData, TrainConfig, build_data, load_checkpoint
 
     path = Path(run)
     if not path.is_dir():
@@ -135,7 +149,7 @@ def read_run(run: str | os.PathLike[str]) -> RunRecord:
                 raise ValueError(
                     f"run: cannot read the samples file {str(file)!r} ({error})"
                 ) from None
-    modes = stds = config = None
+    modes = stds = config = channels = None
     if (path / "checkpoint.pt").is_file():
         state = load_checkpoint(path / "checkpoint.pt")
         raw = state.get("config")
@@ -144,9 +158,19 @@ def read_run(run: str | os.PathLike[str]) -> RunRecord:
         if isinstance(data, GaussianMixture):  # image data have no modes to draw
             modes = data.modes.detach().cpu().numpy().astype(np.float64)
             stds = data.stds.detach().cpu().numpy().astype(np.float64)
+        elif isinstance(data, ImageData):
+            channels = data.channels
     spectra = path / "spectra.jsonl"
     return RunRecord(
-        path, log, evaluations, samples, modes, stds, config, spectra if spectra.is_file() else None
+        path,
+        log,
+        evaluations,
+        samples,
+        modes,
+        stds,
+        config,
+        spectra if spectra.is_file() else None,
+        channels,
     )
 
 
@@ -162,6 +186,8 @@ def _samples_figure(record: RunRecord, panels: int) -> Any:
     import matplotlib.pyplot as plt
 
     steps = _spread(panels, sorted(record.samples))
+    if record.image_channels:
+        return _image_samples_figure(record, steps)
     coverage = dict(record.evaluations)
     fig, axes = plt.subplots(1, len(steps), figsize=(3.6 * len(steps), 3.8), squeeze=False)
     axes = axes[0]
@@ -197,8 +223,75 @@ def _samples_figure(record: RunRecord, panels: int) -> Any:
     return fig
 
 
+def _image_samples_figure(record: RunRecord, steps: Sequence[int]) -> Any:
+    import matplotlib.pyplot as plt
+
+    assert record.image_channels is not None
+    fig, axes = plt.subplots(1, len(steps), figsize=(3.4 * len(steps), 3.8), squeeze=False)
+    for ax, step in zip(axes[0], steps):
+        ImageGridDisplay.from_samples(
+            record.samples[step], channels=record.image_channels, title=f"step {step}"
+        ).plot(ax=ax)
+    fig.suptitle(f"{record.path.name}: the first 64 generated images at {len(steps)} evaluations")
+    fig.tight_layout()
+    return fig
+
+
+def _image_coverage_figure(record: RunRecord) -> Any:
+    import matplotlib.pyplot as plt
+
+    evaluations = record.image_evaluations
+    steps = np.array([r["step"] for r in evaluations], dtype=np.float64)
+    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4))
+    CoverageDisplay(
+        steps,
+        np.array([r["modes_covered"] for r in evaluations], dtype=np.int64),
+        np.array([r["high_quality_percent"] for r in evaluations], dtype=np.float64),
+        int(evaluations[0]["n_modes"]),
+        "modes covered and high quality (confidently classified)",
+    ).plot(ax=left)
+    kl = [(r["step"], r["reverse_kl"]) for r in evaluations if "reverse_kl" in r]
+    if kl:
+        right.plot(*zip(*kl), "o-", markersize=3, color="tab:purple", label="reverse KL")
+    right.set_xlabel("step")
+    right.set_ylabel("KL(mode histogram || uniform)")
+    fid = [(r["step"], r["fid"]) for r in evaluations if isinstance(r.get("fid"), (int, float))]
+    if fid:
+        twin = right.twinx()
+        twin.plot(*zip(*fid), "s-", markersize=3, color="tab:green", label="FID (classifier)")
+        twin.set_ylabel("Fréchet distance, classifier features")
+        twin.legend(fontsize=8, loc="upper center")
+    right.legend(fontsize=8, loc="upper right")
+    right.set_title("reverse KL of the mode histogram and the FID")
+    fig.tight_layout()
+    return fig
+
+
+def _histogram_figure(record: RunRecord) -> Any:
+    import matplotlib.pyplot as plt
+
+    from .digits import digit_classifier, digit_coverage
+
+    assert record.image_channels is not None
+    step = max(record.samples)
+    out = digit_coverage(record.samples[step], digit_classifier(), channels=record.image_channels)
+    fig, ax = plt.subplots(figsize=(9, 4))
+    display = ModeHistogramDisplay.from_histogram(out["histogram"])
+    display.title = (
+        f"step {step}: {len(record.samples[step])} samples over {out['n_modes']} modes; "
+        f"{display.modes_hit} hit, {out['modes']} with a confident sample, "
+        f"reverse KL {display.reverse_kl:.3f}"
+    )
+    display.plot(ax=ax)
+    fig.tight_layout()
+    return fig
+
+
 def _coverage_figure(record: RunRecord) -> Any:
     import matplotlib.pyplot as plt
+
+    if record.image_channels:
+        return _image_coverage_figure(record)
 
     steps = [s for s, _ in record.evaluations]
     covs = [c for _, c in record.evaluations]
@@ -319,8 +412,9 @@ def plot_run(
     record = read_run(run)
     available = {
         "samples": bool(record.samples),
-        "coverage": bool(record.evaluations),
+        "coverage": bool(record.evaluations or record.image_evaluations),
         "mode_hopping": bool(record.evaluations),
+        "mode_histogram": bool(record.image_channels and record.samples),
         "losses": bool(record.log),
         "spectra": record.spectra is not None,
     }
@@ -345,6 +439,8 @@ def plot_run(
             fig = _coverage_figure(record)
         elif name == "mode_hopping":
             fig = _hopping_figure(record)
+        elif name == "mode_histogram":
+            fig = _histogram_figure(record)
         elif name == "losses":
             fig = _losses_figure(record)
         else:

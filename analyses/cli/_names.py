@@ -15,7 +15,7 @@ __all__ = ["INNER_RULES", "RUN_FIGURES", "STUDIES", "config_names"]
 INNER_RULES = ("sgd", "adam")
 """``games.unrolled.INNER_RULES``: the inner rules of an unrolled game."""
 
-RUN_FIGURES = ("samples", "coverage", "mode_hopping", "losses", "spectra")
+RUN_FIGURES = ("samples", "coverage", "mode_hopping", "mode_histogram", "losses", "spectra")
 """``analyses.run_plots.RUN_FIGURES``: the figures of ``gamedyn plot``."""
 
 STUDIES = ("xy", "dirac", "ttur", "unroll", "function_space", "temperature", "neural")
