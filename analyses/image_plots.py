@@ -180,9 +180,7 @@ class ModeHistogramDisplay:
         kl = float(np.sum(p[nz] * np.log(p[nz] * c.size)))
         order = np.argsort(-c, kind="stable")
         hit = int(nz.sum())
-        return cls(
-            c, order, hit, kl, title or f"{hit} of {c.size} modes hit, reverse KL {kl:.3f}"
-        )
+        return cls(c, order, hit, kl, title or f"{hit} of {c.size} modes hit, reverse KL {kl:.3f}")
 
     def plot(self, ax: Any = None) -> ModeHistogramDisplay:
         (ax,) = _axes(ax)
