@@ -15,10 +15,17 @@ from games import Game, field_function, flatten_params, jacobian, unflatten_para
 _NOT_BATCHABLE = (RuntimeError, NotImplementedError, ValueError, TypeError)
 
 
-_POINT_ELEMENTS = 2**20
-"""Points per batched call times parameters at most (about 100 points of a 10,000-parameter
-game): bounds the batched activations; larger batches were no faster
-(``benchmarks/phase_portrait.py``)."""
+_POINT_ELEMENTS = 2**17
+"""Points per batched call times parameters at most (13 points of a 10,000-parameter game,
+132 of a 1,000-parameter one, every point of a small game).  Chosen by measurement on the
+MLP GAN game of ``benchmarks/_mlp_game.py`` (one thread, per point, in units of one bare
+field evaluation): n = 93, 900 points: 0.42 in chunks of 8, 0.085 of 128, 0.078 of 900
+(the loop 1.26); n = 993: 0.83 (4), 0.47 (16), 0.42 (64), 0.55 (300; the loop 1.09);
+n = 9,993: 1.81 (1), 1.36 (4), 1.2 (8), 1.16 (24), and 2.7 in chunks of 100 in another
+run (the former 2**20 budget: each chunk's activations, ~10 MB a point, leave the cache).  A
+large game's field is compute-bound (its own kernels take ~80 % of one evaluation), so
+batching gains little there; a small game's is dispatch-bound, and batching gains
+10-13x."""
 
 
 def field_on_points(game: Game, points: torch.Tensor) -> torch.Tensor:

@@ -2,7 +2,7 @@
 
 ``analyses.PhasePortraitDisplay.from_game`` on a 30 x 30 grid over two coordinates of the
 two-player MLP GAN game of ``benchmarks/_mlp_game.py`` (n ~ 10,000 parameters, float32)
-evaluates the field at 900 points with one ``torch.func.vmap`` (in chunks of about 100
+evaluates the field at 900 points with one ``torch.func.vmap`` (in chunks of about 13
 points).  Its time is divided by 900 bare field evaluations (one shared forward pass and
 one ``autograd.grad`` per player, no checks; "xi", the median of at least 20 after
 warm-up, measured in the same process): what a Python loop over the grid would cost at

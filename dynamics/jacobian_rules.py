@@ -224,21 +224,23 @@ class CGD(UpdateRule):
         def block(v: torch.Tensor, player: int) -> torch.Tensor:
             return torch.split(v, sizes)[player]
 
+        # J_ij^T products are block_vjp's: one backward pass through xi_i's graph to
+        # theta_j alone (the block of a full vjp, at about half its cost)
         def j_ab(w: torch.Tensor) -> torch.Tensor:  # J_ab w = d xi_a / d theta_b  w
             if self.solver == "cg":  # zero-sum: J_ab = -J_ba^T
-                return -block(products.vjp(embed(w, b)), a)
+                return -products.block_vjp(w, b, a)
             return block(products.jvp(embed(w, b)), a)
 
         def j_ba(v: torch.Tensor) -> torch.Tensor:
             if self.solver == "cg":
-                return -block(products.vjp(embed(v, a)), b)
+                return -products.block_vjp(v, a, b)
             return block(products.jvp(embed(v, a)), b)
 
         def j_ab_t(u: torch.Tensor) -> torch.Tensor:
-            return block(products.vjp(embed(u, a)), b)
+            return products.block_vjp(u, a, b)
 
         def j_ba_t(u: torch.Tensor) -> torch.Tensor:
-            return block(products.vjp(embed(u, b)), a)
+            return products.block_vjp(u, b, a)
 
         def m(v: torch.Tensor) -> torch.Tensor:
             return v - ea * eb * j_ab(j_ba(v))

@@ -58,6 +58,33 @@ def test_field_products_equal_the_dense_jacobian_on_both_paths():
     torch.testing.assert_close(jtu[0], J.T @ u, rtol=1e-12, atol=1e-13)
 
 
+@pytest.mark.parametrize("jvp", [False, True])
+def test_block_vjp_equals_the_dense_jacobian_block_on_both_paths(jvp):
+    # J_ij^T u: u on player i's block, the result on player j's (CGD's products)
+    theta = _point(GAME, seed=5)
+    J = jacobian(GAME, unflatten_params(GAME, theta)).matrix
+    sizes = list(GAME.sizes)
+    edges = [0, sizes[0], sum(sizes)]
+    gen = torch.Generator().manual_seed(2)
+    eager = FieldProducts(GAME, theta, jvp=jvp)
+    for of in (0, 1):
+        for wrt in (0, 1):
+            u = torch.randn(sizes[of], generator=gen, dtype=torch.float64)
+            block = J[edges[of] : edges[of + 1], edges[wrt] : edges[wrt + 1]]
+            out = eager.block_vjp(u, of, wrt)
+            assert out.shape == (sizes[wrt],)
+            torch.testing.assert_close(out, block.T @ u, rtol=1e-12, atol=1e-13)
+            # bit for bit the block of the full product it replaces
+            full = torch.zeros(theta.numel(), dtype=torch.float64)
+            full[edges[of] : edges[of + 1]] = u
+            assert torch.equal(out, eager.vjp(full)[edges[wrt] : edges[wrt + 1]])
+            fresh = torch.func.vmap(
+                lambda t, u=u, of=of, wrt=wrt: FieldProducts(GAME, t).block_vjp(u, of, wrt)
+            )(theta[None])[0]
+            torch.testing.assert_close(fresh, block.T @ u, rtol=1e-12, atol=1e-13)
+    assert eager.products == 8
+
+
 def test_field_products_rejects_a_non_flat_point():
     with pytest.raises(ValueError, match="theta: expected a flat 1-D tensor"):
         FieldProducts(GAME, torch.zeros(2, 3, dtype=torch.float64))

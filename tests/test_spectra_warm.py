@@ -102,3 +102,28 @@ def test_without_return_start_the_eigenvalue_only_path_is_unchanged():
     assert spectrum.start is None
     dense = eigenvalues(GAME, P0).values
     assert_same_spectrum(spectrum.values[:4], dense[:4], rtol=1e-7, atol=1e-10)
+
+
+def test_arpack_runs_on_one_blas_thread_with_the_same_eigenvalues(monkeypatch):
+    # ARPACK's own BLAS (numpy/scipy's pool) on one thread during the run, restored after;
+    # torch's OpenMP pool untouched; the eigenvalues those of the dense Jacobian
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    import analyses.spectra as spectra
+
+    seen: list[dict[str, int]] = []
+    real = spectra.sla.eigs
+
+    def spying(*args, **kwargs):
+        seen.append({i["user_api"]: i["num_threads"] for i in threadpoolctl.threadpool_info()})
+        return real(*args, **kwargs)
+
+    before = {i["filepath"]: i["num_threads"] for i in threadpoolctl.threadpool_info()}
+    monkeypatch.setattr(spectra.sla, "eigs", spying)
+    threads = torch.get_num_threads()
+    found = top_eigenvalues(GAME, P0, 6, tol=1e-10)
+    assert seen and seen[0]["blas"] == 1 and torch.get_num_threads() == threads
+    assert {i["filepath"]: i["num_threads"] for i in threadpoolctl.threadpool_info()} == before
+    dense = eigenvalues(GAME, P0).values  # decreasing modulus
+    nearest = np.abs(found.values[:, None] - dense[None, :]).min(axis=1)
+    assert np.all(nearest <= 1e-8 * np.abs(found.values))
+    np.testing.assert_allclose(np.abs(found.values), np.abs(dense[:6]), rtol=1e-8)
