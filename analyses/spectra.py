@@ -76,14 +76,15 @@ def _serial_blas() -> Iterator[None]:
     ARPACK's reverse-communication loop alternates short BLAS calls on ``n x ncv``
     Krylov bases with the torch products; with the BLAS pool at its default (one thread
     per core) its threads contend with torch's OpenMP threads, and the ARPACK side of a
-    run (n = 66,691, 53 iterations) took 5.4 s against 0.55 s on one thread, measured
-    under load (``benchmarks/ring_spectra.py``).  Only the ``"blas"`` pools are limited
-    (torch's OpenMP pool is not), and only when ``threadpoolctl`` is installed.  The
+    run took about ten times longer than on one thread in ``benchmarks/ring_spectra.py``
+    runs on a loaded machine.  Only the ``"blas"`` pools are limited (torch's OpenMP pool
+    is not), and only when the optional ``threadpoolctl`` is installed (it comes with
+    scikit-learn, the ``images`` extra; otherwise the pools are left alone).  The
     Krylov vectors' sums then have one fixed order (results do not depend on the pool).
     """
     try:
         from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover - threadpoolctl is a dependency
+    except ImportError:  # pragma: no cover - threadpoolctl is optional
         yield
         return
     with threadpool_limits(limits=1, user_api="blas"):
