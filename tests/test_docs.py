@@ -194,7 +194,16 @@ def _run_plot_block(block: Block, name: str, plot_ns: dict, code: object) -> dic
     return plot_ns
 
 
-@pytest.mark.parametrize("page", PAGES, ids=[str(p.relative_to(DOCS)) for p in PAGES])
+# pages whose code takes long (report.md generates two studies of the report: the same
+# code test_report.py's module fixture runs): marked slow, run by `pytest -m slow`
+SLOW_PAGES = {DOCS / "report.md"}
+
+
+@pytest.mark.parametrize(
+    "page",
+    [pytest.param(p, marks=pytest.mark.slow) if p in SLOW_PAGES else p for p in PAGES],
+    ids=[str(p.relative_to(DOCS)) for p in PAGES],
+)
 def test_code_blocks_run(page: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     blocks = python_blocks(page)
     if page in INDEX_PAGES:

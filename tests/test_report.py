@@ -138,6 +138,7 @@ def test_function_space_numbers(report):
     assert fs["jsd_minmax"] < 0.01 < fs["jsd_maxmin"]
 
 
+@pytest.mark.slow  # two trainings
 def test_neural_quick_is_reproducible(tmp_path, monkeypatch):
     from analyses import report as module
     from analyses.report import neural
@@ -160,6 +161,7 @@ def test_neural_quick_is_reproducible(tmp_path, monkeypatch):
     assert a["figures"]["neural"] == ["neural_samples", "neural_coverage", "neural_mode_hopping"]
 
 
+@pytest.mark.slow  # two trainings
 def test_temperature_quick_is_reproducible(tmp_path, monkeypatch):
     from analyses.report import temperature
 
@@ -180,6 +182,7 @@ def test_temperature_quick_is_reproducible(tmp_path, monkeypatch):
     assert a["figures"]["temperature"] == ["temperature_along_training", "temperature_share"]
 
 
+@pytest.mark.slow  # two worker processes
 def test_parallel_studies_give_the_serial_numbers(report, tmp_path):
     # jobs=2: each study in its own spawned process; every study seeds itself, so the
     # numbers and figures are those of the serial run in the module fixture

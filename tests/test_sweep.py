@@ -165,6 +165,7 @@ def dask_executor():
         yield client.get_executor()
 
 
+@pytest.mark.slow  # a LocalCluster of two worker processes
 def test_dask_local_cluster_gives_the_serial_rows(dask_executor, serial_rows, tmp_path):
     result = sweep(
         noisy_mean, GRID, seeds=SEEDS, executor=dask_executor, results=tmp_path / "r.jsonl"
