@@ -19,7 +19,7 @@ disk).  The same from the command line: ``gamedyn train stacked_digits_dcgan --o
 (with a ``[spectra]`` section), ``gamedyn spectrum-log RUN``, ``gamedyn path-angle
 CKPT_A CKPT_B`` and ``gamedyn plot RUN``.
 
-This is a short run of one seed (150 steps with ``GAMEDYN_QUICK=1``, 1,500 without;
+This is a short run of one seed (150 steps with ``GAMEDYN_QUICK=1``, 600 without;
 the first printed line says which): it shows the analyses on a real convolutional game,
 not a trained stacked-digits GAN — the stacked-digits benchmark
 (``benchmarks/stacked_digits.py``) trains for thousands of steps over several seeds.
@@ -51,7 +51,7 @@ previous_threads = torch.get_num_threads()
 torch.set_num_threads(1)  # small networks: one thread is faster than a contended pool
 # (the thread count is restored at the end)
 
-steps = 150 if QUICK else 1500
+steps = 150 if QUICK else 600
 settings = load_config("stacked_digits_dcgan").to_dict()
 settings.update(
     steps=steps,
@@ -74,12 +74,12 @@ def keep_params(step, trainer):
         snapshots[step] = tuple(p.detach().to(torch.float64).clone() for p in trainer.params)
 
 
-# Records at the start and the end (every fifth of the run in the full version): the
+# Records at the start and the end (every quarter of the run in the full version): the
 # top 4 of J by magnitude and by imaginary part and two eigenvalues at each end of each
 # Hessian, to ARPACK's relative tolerance 1e-3 (1e-6 costs far more products on this
 # game; the spectra are followed, not resolved to the last digit).
 recorder = SpectraRecorder(
-    steps if QUICK else steps // 5,
+    steps if QUICK else steps // 4,
     k=4,
     which=("magnitude", "imaginary"),
     hessian_k=2,
