@@ -121,15 +121,19 @@ def test_fixed_batch_game_passes_the_game_contract():
 # -- training ---------------------------------------------------------------------------------
 
 
-def test_resume_is_exact(tmp_path):
-    whole = trainer(small(), tmp_path / "whole").train()
-    trainer(small(), tmp_path / "split").train(stop_after=4)  # checkpoint at step 3
-    assert load_checkpoint(tmp_path / "split" / "checkpoint.pt")["step"] == 3
-    resumed = trainer(small(), tmp_path / "split").train()
+@pytest.mark.parametrize("changes", [{}, {"discriminator__spectral_norm": True}], ids=["", "sn"])
+def test_resume_is_exact(tmp_path, changes):
+    # with spectral norm the checkpoint carries the power iteration's u, v (buffers)
+    whole = trainer(small(**changes), tmp_path / "whole").train()
+    trainer(small(**changes), tmp_path / "split").train(stop_after=4)  # checkpoint at step 3
+    saved = load_checkpoint(tmp_path / "split" / "checkpoint.pt")
+    assert saved["step"] == 3
+    assert len(saved["buffers"]["discriminator"]) == (6 if changes else 0)  # 2 convs + head
+    resumed = trainer(small(**changes), tmp_path / "split").train()
     assert resumed.start_step == 3 and resumed.step == 6
     for a, b in zip(whole.params, resumed.params):
         assert torch.equal(a, b)
-    assert not torch.equal(whole.params[0], trainer(small()).params[0])  # it did move
+    assert not torch.equal(whole.params[0], trainer(small(**changes)).params[0])  # it did move
 
 
 REMEDIES = {
