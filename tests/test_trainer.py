@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from conftest import SMALL_TRAINING as SMALL
 
 from analyses import coverage_evaluator
 from dynamics import RuleState, SimultaneousGD
@@ -23,19 +24,6 @@ from gan_models import (
     load_checkpoint,
     load_config,
 )
-
-SMALL = {
-    "steps": 30,
-    "batch_size": 32,
-    "latent_dim": 4,
-    "eval_every": 10,
-    "eval_samples": 200,
-    "checkpoint_every": 10,
-    "log_every": 5,
-    "generator": {"width": 16},
-    "discriminator": {"width": 16},
-    "optimizer": {"lr": 1e-3},
-}
 
 
 def config(**changes: object) -> TrainConfig:
