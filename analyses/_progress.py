@@ -12,19 +12,9 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any, TextIO
 
-__all__ = ["SweepProgress", "format_duration"]
+from games.formatting import format_duration
 
-
-def format_duration(seconds: float) -> str:
-    """``"4.2s"``, ``"42s"``, ``"3m07s"``, ``"2h05m"``."""
-    seconds = max(0.0, seconds)
-    if seconds < 60:
-        return f"{seconds:.0f}s" if seconds >= 10 else f"{seconds:.1f}s"
-    minutes, secs = divmod(round(seconds), 60)
-    if minutes < 60:
-        return f"{minutes}m{secs:02d}s"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}h{minutes:02d}m"
+__all__ = ["SweepProgress"]
 
 
 def _point(row: Mapping[str, Any], parameters: tuple[str, ...]) -> str:

@@ -48,6 +48,27 @@ def _runner(command: list[str]) -> Any:
     return run
 
 
+def versus_numpy(
+    timings: dict[str, dict[str, Any]], name: str, label: str, target: float | None = None
+) -> Ratio:
+    """The median time of command ``name`` over that of ``python -c "import numpy"``."""
+    seconds, numpy_s = timings[name]["median_s"], timings["import_numpy"]["median_s"]
+    detail = f"{seconds:.3f} s" + (f" / {numpy_s:.3f} s" if target is not None else "")
+    return Ratio(f"{label} / python -c 'import numpy'", seconds / numpy_s, target, detail=detail)
+
+
+def ratios_of(timings: dict[str, dict[str, Any]]) -> list[Ratio]:
+    """``gamedyn --help`` against its target, then the untargeted commands that were timed."""
+    ratios = [versus_numpy(timings, "gamedyn_help", "gamedyn --help", TARGET)]
+    for name, label in (
+        ("gamedyn_rules", "gamedyn rules"),
+        ("import_torch", "python -c 'import torch'"),
+    ):
+        if name in timings:
+            ratios.append(versus_numpy(timings, name, label))
+    return ratios
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -85,31 +106,7 @@ def main(argv: list[str] | None = None) -> int:
             repeats=len(times),
             command=" ".join("python" if c == sys.executable else c for c in COMMANDS[name]),
         )
-    numpy_s = timings["import_numpy"]["median_s"]
-    ratios = [
-        Ratio(
-            "gamedyn --help / python -c 'import numpy'",
-            timings["gamedyn_help"]["median_s"] / numpy_s,
-            TARGET,
-            detail=f"{timings['gamedyn_help']['median_s']:.3f} s / {numpy_s:.3f} s",
-        )
-    ]
-    if "gamedyn_rules" in timings:
-        ratios.append(
-            Ratio(
-                "gamedyn rules / python -c 'import numpy'",
-                timings["gamedyn_rules"]["median_s"] / numpy_s,
-                detail=f"{timings['gamedyn_rules']['median_s']:.3f} s",
-            )
-        )
-    if "import_torch" in timings:
-        ratios.append(
-            Ratio(
-                "python -c 'import torch' / python -c 'import numpy'",
-                timings["import_torch"]["median_s"] / numpy_s,
-                detail=f"{timings['import_torch']['median_s']:.3f} s",
-            )
-        )
+    ratios = ratios_of(timings)
     write("cli", args, ratios, timings, parameters={"repeats": repeats, "commands": names})
     return 0
 

@@ -35,10 +35,6 @@ from __future__ import annotations
 import argparse
 import functools
 import io
-import json
-import math
-import platform
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -55,8 +51,18 @@ from analyses import (  # noqa: E402
     collapse_statistics,
     gaussian_high_quality_rate,
     mode_coverage,
-    summarize,
-    sweep,
+)
+from benchmarks._sweep_common import (  # noqa: E402
+    best_of,
+    drive,
+    finished,
+    finite_or_none,
+    fmt,
+    prepare,
+    provenance,
+    slug,
+    summary_row,
+    with_sections,
 )
 from gan_models import TrainConfig, Trainer, build_data, jsonio, load_config  # noqa: E402
 
@@ -93,15 +99,7 @@ def _paper(dataset: str, unroll: int) -> dict[str, Any]:
     return mapping
 
 
-def _with(mapping: dict[str, Any], **sections: dict[str, Any]) -> dict[str, Any]:
-    """A copy of ``mapping`` with ``section={key: value}`` entries changed."""
-    out = json.loads(json.dumps(mapping))
-    for section, changes in sections.items():
-        if isinstance(changes, dict):
-            out[section].update(changes)
-        else:
-            out[section] = changes
-    return out
+_with = with_sections
 
 
 def single_candidates(dataset: str) -> dict[str, dict[str, Any]]:
@@ -177,23 +175,6 @@ def mapping_of(dataset: str, config: str) -> dict[str, Any]:
 # -- one run -------------------------------------------------------------------------------
 
 
-def _commit() -> str:
-    try:
-        head = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-    return head + ("-dirty" if dirty else "")
-
-
 def run_point(
     dataset: str,
     config: str,
@@ -206,12 +187,7 @@ def run_point(
 ) -> dict[str, Any]:
     """Train ``config`` on ``dataset`` with trainer seed ``replicate`` (the sweep's derived
     ``seed`` is recorded by the sweep, not used: tables report "seeds 0-4")."""
-    torch.set_num_threads(threads)
-    mapping = _with(mapping_of(dataset, config))  # a deep copy
-    mapping.update(seed=replicate, steps=steps, device="cpu")
-    mapping["eval_every"] = min(mapping["eval_every"], max(1, steps // 10))
-    mapping["checkpoint_every"] = min(mapping["checkpoint_every"], max(1, steps // 4))
-    cfg = TrainConfig.from_dict(mapping)
+    cfg = TrainConfig.from_dict(prepare(mapping_of(dataset, config), replicate, steps, threads))
     data = build_data(cfg)
     modes, std = data.modes, data.std
 
@@ -222,7 +198,7 @@ def run_point(
             record["samples"] = kept.tolist()
         return record
 
-    folder = Path(out) / "runs" / dataset / _slug(config) / f"seed{replicate}"
+    folder = Path(out) / "runs" / dataset / slug(config) / f"seed{replicate}"
     trainer = Trainer.from_config(
         cfg, out_dir=folder, evaluate=evaluate, progress=False, stream=io.StringIO()
     )
@@ -234,42 +210,17 @@ def run_point(
         "dataset": dataset,
         "config": config,
         "seed": replicate,
-        "steps": result.step,
-        "seconds": time.perf_counter() - started,
-        "steps_per_second": result.steps_per_second,
-        "commit": _commit(),
-        "torch": torch.__version__,
-        "python": platform.python_version(),
-        "threads": torch.get_num_threads(),
-        "device": str(trainer.device),
-        "resolved_config": cfg.to_dict(),
+        **provenance(result, trainer, started),
         "final": {k: v for k, v in evaluations[-1].items() if k != "samples"},
         "evaluations": evaluations,
     }
-
-
-def _slug(name: str) -> str:
-    return "".join(c if c.isalnum() or c in "+-.=" else "_" for c in name)
 
 
 # -- the plan: points in priority order, winners once their tuning is complete --------------
 
 
 def _finished(results_file: Path) -> dict[tuple[str, str, int], dict[str, Any]]:
-    if not results_file.is_file():
-        return {}
-    done = {}
-    for line in results_file.read_text().splitlines()[1:]:
-        if not line.strip():
-            continue
-        try:
-            record = jsonio.loads(line)
-        except json.JSONDecodeError:
-            continue  # a torn last line (the sweep repairs it)
-        if record.get("status") == "ok":
-            row = record["result"]
-            done[(row["dataset"], row["config"], int(row["seed"]))] = row
-    return done
+    return finished(results_file, lambda row: (row["dataset"], row["config"], int(row["seed"])))
 
 
 def _score(row: dict[str, Any]) -> float:
@@ -282,14 +233,11 @@ def winner(
 ) -> str | None:
     """The family's candidate with the highest mean score on the tuning seeds, once every
     candidate has finished on every tuning seed (None before)."""
-    scores = {}
-    for candidate in FAMILIES[family](dataset):
-        name = f"{family}/{candidate}"
-        rows = [done.get((dataset, name, s)) for s in TUNING_SEEDS]
-        if any(r is None for r in rows):
-            return None
-        scores[name] = float(np.mean([_score(r) for r in rows if r is not None]))
-    return max(scores, key=lambda k: scores[k])
+    return best_of(
+        [f"{family}/{candidate}" for candidate in FAMILIES[family](dataset)],
+        lambda name: [done.get((dataset, name, s)) for s in TUNING_SEEDS],
+        _score,
+    )
 
 
 def plan(
@@ -327,7 +275,7 @@ def plan(
 
 def summary_rows(done: dict[tuple[str, str, int], dict[str, Any]]) -> list[dict[str, Any]]:
     """One row per (data set, reported configuration) with at least one reported seed."""
-    rows = []
+    rows: list[dict[str, Any]] = []
     for dataset in ("ring", "grid"):
         labels: dict[str, str] = {name: name for name in fixed_rows(dataset)}
         for family in FAMILIES:
@@ -338,68 +286,19 @@ def summary_rows(done: dict[tuple[str, str, int], dict[str, Any]]) -> list[dict[
             runs = [
                 done[(dataset, config, s)] for s in REPORTED_SEEDS if (dataset, config, s) in done
             ]
-            if not runs:
-                continue
-            finals = [ModeCoverage.from_dict(r["final"]) for r in runs]
-            stats = [
-                collapse_statistics(
-                    [e["step"] for e in r["evaluations"]],
-                    [ModeCoverage.from_dict(e) for e in r["evaluations"]],
+            if runs:
+                rows.append(
+                    summary_row(
+                        dataset,
+                        label,
+                        config,
+                        runs,
+                        TUNING_SEEDS,
+                        data_hq_percent=100 * gaussian_high_quality_rate(2),
+                        reverse_kl=lambda summary, _: finite_or_none(summary["reverse_kl"]["mean"]),
+                    )
                 )
-                for r in runs
-            ]
-            summary = summarize(finals)
-            resolved = runs[0]["resolved_config"]
-            hq = [
-                s["concentrated_hq_median"]
-                for s in stats
-                if s["concentrated_hq_median"] is not None
-            ]
-            rows.append(
-                {
-                    "dataset": dataset,
-                    "config": label,
-                    "candidate": config if "/" in config else None,
-                    "generators": resolved["generator"]["components"],
-                    "unroll": resolved["unroll"]["steps"],
-                    "steps": runs[0]["steps"],
-                    "seeds": [r["seed"] for r in runs],
-                    "tuning_seeds": list(TUNING_SEEDS) if "/" in config else [],
-                    "modes": summary["modes_covered"]["mean"],
-                    "modes_se": summary["modes_covered"]["se"],
-                    "modes_robust": summary["modes_robust"]["mean"],
-                    "hq_percent": summary["high_quality_percent"]["mean"],
-                    "hq_percent_se": summary["high_quality_percent"]["se"],
-                    "data_hq_percent": 100 * gaussian_high_quality_rate(2),
-                    "reverse_kl": _finite_or_none(summary["reverse_kl"]["mean"]),
-                    "distinct_dominant_modes": float(
-                        np.mean([s["distinct_dominant_modes"] for s in stats])
-                    ),
-                    "dominant_share_median": float(
-                        np.median([s["dominant_share_median"] for s in stats])
-                    ),
-                    "concentrated_hq_median": float(np.median(hq)) if hq else None,
-                    "concentrated_evaluations": [
-                        [s["n_concentrated"], s["n_evaluations"]] for s in stats
-                    ],
-                    "commit": sorted({r["commit"] for r in runs}),
-                    "torch": sorted({r["torch"] for r in runs}),
-                    "threads": sorted({r["threads"] for r in runs}),
-                    "minutes_per_run": float(np.mean([r["seconds"] for r in runs]) / 60),
-                }
-            )
     return rows
-
-
-def _finite_or_none(value: float) -> float | None:
-    return value if math.isfinite(value) else None
-
-
-def _fmt(value: float | None, se: float | None = None, digits: int = 2) -> str:
-    if value is None:
-        return "–"
-    text = f"{value:.{digits}f}"
-    return text if se is None else f"{text} ± {se:.{digits}f}"
 
 
 def table(rows: list[dict[str, Any]]) -> str:
@@ -426,11 +325,11 @@ def table(rows: list[dict[str, Any]]) -> str:
             total = sum(n for _, n in r["concentrated_evaluations"])
             lines.append(
                 f"| {label} | {r['steps']:,} | {len(r['seeds'])} | "
-                f"{_fmt(r['modes'], r['modes_se'])} | {_fmt(r['modes_robust'])} | "
-                f"{_fmt(r['hq_percent'], r['hq_percent_se'], 1)} | {_fmt(r['reverse_kl'], None, 3)} | "
-                f"{_fmt(r['distinct_dominant_modes'], None, 1)} | "
-                f"{_fmt(r['dominant_share_median'])} | {conc}/{total} | "
-                f"{_fmt(r['concentrated_hq_median'], None, 1)} |"
+                f"{fmt(r['modes'], r['modes_se'])} | {fmt(r['modes_robust'])} | "
+                f"{fmt(r['hq_percent'], r['hq_percent_se'], 1)} | {fmt(r['reverse_kl'], None, 3)} | "
+                f"{fmt(r['distinct_dominant_modes'], None, 1)} | "
+                f"{fmt(r['dominant_share_median'])} | {conc}/{total} | "
+                f"{fmt(r['concentrated_hq_median'], None, 1)} |"
             )
         lines += ["", "Published (modes / high-quality %):", ""]
         lines += [f"- {label}: {m} / {hq}" for label, m, hq in PUBLISHED[dataset]]
@@ -607,32 +506,16 @@ def main() -> None:
         )
 
     if not args.report_only:
-        executor = None
-        if args.workers > 1:
-            from concurrent.futures import ProcessPoolExecutor
-
-            executor = ProcessPoolExecutor(args.workers)
-        try:
-            while True:  # again when a tuning round completes and its winner becomes known
-                points = plan(args.datasets, args.rows, _finished(results_file))
-                if args.quick:
-                    points = [p | {"steps": 60} for p in points[:3]]
-                before = len(_finished(results_file))
-                sweep(
-                    functools.partial(run_point, out=str(out), threads=args.threads),
-                    points,
-                    results=results_file,
-                    executor=executor,
-                    name=SWEEP_NAME,
-                    progress=progress,
-                )
-                if args.quick or len(_finished(results_file)) == before:
-                    break
-                if plan(args.datasets, args.rows, _finished(results_file)) == points:
-                    break
-        finally:
-            if executor is not None:
-                executor.shutdown()
+        drive(
+            functools.partial(run_point, out=str(out), threads=args.threads),
+            lambda done: plan(args.datasets, args.rows, done),
+            lambda: _finished(results_file),
+            results_file,
+            name=SWEEP_NAME,
+            progress=progress,
+            workers=args.workers,
+            quick_steps=60 if args.quick else None,
+        )
     rows = report(results_file, out)
     print(table(rows))
 

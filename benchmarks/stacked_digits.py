@@ -34,10 +34,6 @@ from __future__ import annotations
 import argparse
 import functools
 import io
-import json
-import math
-import platform
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -49,13 +45,17 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from analyses import (  # noqa: E402
-    ModeCoverage,
-    collapse_statistics,
-    digit_classifier,
-    frechet_distance,
-    summarize,
-    sweep,
+from analyses import ModeCoverage, digit_classifier, frechet_distance  # noqa: E402
+from benchmarks._sweep_common import (  # noqa: E402
+    best_of,
+    drive,
+    finished,
+    fmt,
+    prepare,
+    provenance,
+    slug,
+    summary_row,
+    with_sections,
 )
 from gan_models import TrainConfig, Trainer, jsonio, load_config, stacked_digits  # noqa: E402
 
@@ -81,12 +81,7 @@ def _base() -> dict[str, Any]:
     return load_config("stacked_digits_dcgan").to_dict()
 
 
-def _with(mapping: dict[str, Any], **sections: dict[str, Any]) -> dict[str, Any]:
-    """A copy of ``mapping`` with ``section={key: value}`` entries changed."""
-    out = json.loads(json.dumps(mapping))
-    for section, changes in sections.items():
-        out[section].update(changes)
-    return out
+_with = with_sections
 
 
 def fixed_rows() -> dict[str, dict[str, Any]]:
@@ -166,23 +161,6 @@ def coverage(samples: torch.Tensor) -> dict[str, Any]:
     return record
 
 
-def _commit() -> str:
-    try:
-        head = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-    return head + ("-dirty" if dirty else "")
-
-
 def run_point(
     config: str,
     replicate: int,
@@ -195,13 +173,8 @@ def run_point(
 ) -> dict[str, Any]:
     """Train ``config`` with trainer seed ``replicate`` (the sweep's derived ``seed`` is
     recorded by the sweep, not used: tables report "seeds 0-4")."""
-    torch.set_num_threads(threads)
-    mapping = _with(mapping_of(config))
-    mapping.update(seed=replicate, steps=steps, device="cpu")
-    mapping["eval_every"] = min(mapping["eval_every"], max(1, steps // 10))
-    mapping["checkpoint_every"] = min(mapping["checkpoint_every"], max(1, steps // 4))
-    cfg = TrainConfig.from_dict(mapping)
-    folder = Path(out) / "runs" / _slug(config) / f"seed{replicate}"
+    cfg = TrainConfig.from_dict(prepare(mapping_of(config), replicate, steps, threads))
+    folder = Path(out) / "runs" / slug(config) / f"seed{replicate}"
     trainer = Trainer.from_config(
         cfg, out_dir=folder, evaluate=coverage, progress=False, stream=io.StringIO()
     )
@@ -216,43 +189,18 @@ def run_point(
         "dataset": DATASET,
         "config": config,
         "seed": replicate,
-        "steps": result.step,
-        "seconds": time.perf_counter() - started,
-        "steps_per_second": result.steps_per_second,
-        "commit": _commit(),
-        "torch": torch.__version__,
-        "python": platform.python_version(),
-        "threads": torch.get_num_threads(),
-        "device": str(trainer.device),
-        "resolved_config": cfg.to_dict(),
+        **provenance(result, trainer, started),
         "final_samples": final_samples,
         "final": final,
         "evaluations": evaluations,
     }
 
 
-def _slug(name: str) -> str:
-    return "".join(c if c.isalnum() or c in "+-.=" else "_" for c in name)
-
-
 # -- the plan ----------------------------------------------------------------------------------
 
 
 def _finished(results_file: Path) -> dict[tuple[str, int], dict[str, Any]]:
-    if not results_file.is_file():
-        return {}
-    done = {}
-    for line in results_file.read_text().splitlines()[1:]:
-        if not line.strip():
-            continue
-        try:
-            record = jsonio.loads(line)
-        except json.JSONDecodeError:
-            continue  # a torn last line (the sweep repairs it)
-        if record.get("status") == "ok":
-            row = record["result"]
-            done[(row["config"], int(row["seed"]))] = row
-    return done
+    return finished(results_file, lambda row: (row["config"], int(row["seed"])))
 
 
 def _score(row: dict[str, Any]) -> float:
@@ -263,14 +211,11 @@ def _score(row: dict[str, Any]) -> float:
 def winner(done: dict[tuple[str, int], dict[str, Any]]) -> str | None:
     """The candidate with the highest mean score on the tuning seeds, once every candidate
     has finished on every tuning seed (None before)."""
-    scores = {}
-    for candidate in single_candidates():
-        name = f"{FAMILY}/{candidate}"
-        rows = [done.get((name, s)) for s in TUNING_SEEDS]
-        if any(r is None for r in rows):
-            return None
-        scores[name] = float(np.mean([_score(r) for r in rows if r is not None]))
-    return max(scores, key=lambda k: scores[k])
+    return best_of(
+        [f"{FAMILY}/{candidate}" for candidate in single_candidates()],
+        lambda name: [done.get((name, s)) for s in TUNING_SEEDS],
+        _score,
+    )
 
 
 def plan(rows: list[str] | None, done: dict[tuple[str, int], dict[str, Any]]) -> list[dict]:
@@ -298,10 +243,6 @@ def plan(rows: list[str] | None, done: dict[tuple[str, int], dict[str, Any]]) ->
 # -- the summary and the table ---------------------------------------------------------------
 
 
-def _finite_or_none(value: float) -> float | None:
-    return value if math.isfinite(value) else None
-
-
 def _data_hq_percent() -> float:
     """The share of held-out stacked digits the classifier is sure of in every channel."""
     real = stacked_digits("held_out").sample(FINAL_SAMPLES, generator=1)
@@ -323,59 +264,17 @@ def summary_rows(done: dict[tuple[str, int], dict[str, Any]]) -> list[dict[str, 
         if not runs:
             continue
         data_hq = _data_hq_percent() if data_hq is None else data_hq
-        finals = [ModeCoverage.from_dict(r["final"]) for r in runs]
-        stats = [
-            collapse_statistics(
-                [e["step"] for e in r["evaluations"]],
-                [ModeCoverage.from_dict(e) for e in r["evaluations"]],
-            )
-            for r in runs
-        ]
-        summary = summarize(finals)
-        resolved = runs[0]["resolved_config"]
-        hq = [s["concentrated_hq_median"] for s in stats if s["concentrated_hq_median"] is not None]
-        rows.append(
-            {
-                "dataset": DATASET,
-                "config": label,
-                "candidate": config if "/" in config else None,
-                "generators": resolved["generator"]["components"],
-                "unroll": resolved["unroll"]["steps"],
-                "steps": runs[0]["steps"],
-                "seeds": [r["seed"] for r in runs],
-                "tuning_seeds": list(TUNING_SEEDS) if "/" in config else [],
-                "modes": summary["modes_covered"]["mean"],
-                "modes_se": summary["modes_covered"]["se"],
-                "modes_robust": summary["modes_robust"]["mean"],
-                "hq_percent": summary["high_quality_percent"]["mean"],
-                "hq_percent_se": summary["high_quality_percent"]["se"],
-                "data_hq_percent": data_hq,
-                "reverse_kl": float(np.mean([r["final"]["reverse_kl_all"] for r in runs])),
-                "distinct_dominant_modes": float(
-                    np.mean([s["distinct_dominant_modes"] for s in stats])
-                ),
-                "dominant_share_median": float(
-                    np.median([s["dominant_share_median"] for s in stats])
-                ),
-                "concentrated_hq_median": float(np.median(hq)) if hq else None,
-                "concentrated_evaluations": [
-                    [s["n_concentrated"], s["n_evaluations"]] for s in stats
-                ],
-                "commit": sorted({r["commit"] for r in runs}),
-                "torch": sorted({r["torch"] for r in runs}),
-                "threads": sorted({r["threads"] for r in runs}),
-                "minutes_per_run": float(np.mean([r["seconds"] for r in runs]) / 60),
-                "fid": float(np.mean([r["final"]["fid"] for r in runs])),
-            }
+        row = summary_row(
+            DATASET,
+            label,
+            config,
+            runs,
+            TUNING_SEEDS,
+            data_hq_percent=data_hq,
+            reverse_kl=lambda _, runs: float(np.mean([r["final"]["reverse_kl_all"] for r in runs])),
         )
+        rows.append(row | {"fid": float(np.mean([r["final"]["fid"] for r in runs]))})
     return rows
-
-
-def _fmt(value: float | None, se: float | None = None, digits: int = 2) -> str:
-    if value is None:
-        return "–"
-    text = f"{value:.{digits}f}"
-    return text if se is None else f"{text} ± {se:.{digits}f}"
 
 
 def table(rows: list[dict[str, Any]]) -> str:
@@ -393,8 +292,8 @@ def table(rows: list[dict[str, Any]]) -> str:
         label = r["config"] + (f" ({r['candidate'].split('/', 1)[1]})" if r["candidate"] else "")
         lines.append(
             f"| {label} | {r['steps']:,} | {len(r['seeds'])} | "
-            f"{_fmt(r['modes'], r['modes_se'], 1)} | {_fmt(r['hq_percent'], r['hq_percent_se'], 1)} | "
-            f"{_fmt(r['reverse_kl'], None, 3)} | {_fmt(r['fid'], None, 2)} |"
+            f"{fmt(r['modes'], r['modes_se'], 1)} | {fmt(r['hq_percent'], r['hq_percent_se'], 1)} | "
+            f"{fmt(r['reverse_kl'], None, 3)} | {fmt(r['fid'], None, 2)} |"
         )
     lines += ["", "Published, on stacked MNIST (a different data set; modes / reverse KL):", ""]
     lines += [f"- {label}: {m} / {kl}" for label, m, kl in PUBLISHED]
@@ -467,29 +366,19 @@ def main(argv: list[str] | None = None) -> None:
         )
 
     if not args.report_only:
-        executor = None
-        if args.workers > 1:
-            from concurrent.futures import ProcessPoolExecutor
-
-            executor = ProcessPoolExecutor(args.workers)
         run = functools.partial(run_point, out=str(out), threads=args.threads)
         if args.quick:
             run = functools.partial(run, final_samples=2600)
-        try:
-            while True:  # again when the tuning completes and its winner becomes known
-                points = plan(args.rows, _finished(results_file))
-                if args.quick:
-                    points = [p | {"steps": 20} for p in points[:3]]
-                before = len(_finished(results_file))
-                sweep(run, points, results=results_file, executor=executor, name=SWEEP_NAME,
-                      progress=progress)  # fmt: skip
-                if args.quick or len(_finished(results_file)) == before:
-                    break
-                if plan(args.rows, _finished(results_file)) == points:
-                    break
-        finally:
-            if executor is not None:
-                executor.shutdown()
+        drive(
+            run,
+            lambda done: plan(args.rows, done),
+            lambda: _finished(results_file),
+            results_file,
+            name=SWEEP_NAME,
+            progress=progress,
+            workers=args.workers,
+            quick_steps=20 if args.quick else None,
+        )
     print(table(report(results_file, out)))
 
 

@@ -99,7 +99,10 @@ class ParameterizedGAN:
         ``"fixed"``: one batch of data, latent codes (and interpolation weights) drawn
         once from ``seed`` — deterministic losses, for Jacobians and spectra.
         ``"sampling"``: every call of :meth:`losses` draws fresh minibatches from a
-        generator seeded with ``seed`` (its state is :meth:`rng_state`).
+        generator seeded with ``seed`` (its state is :meth:`rng_state`).  Networks that
+        mix the samples of a batch (minibatch discrimination, batch statistics) are
+        functions of the batch as a whole: on the fixed batch the game is deterministic
+        and passes :func:`check_game`; in sampling mode each field is that of its batch.
     seed : int
         Seed of the batches.
     device : torch.device or str, optional

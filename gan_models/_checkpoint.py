@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import errno
 import json
-from collections.abc import Mapping
+import math
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -21,10 +22,14 @@ __all__ = [
     "ConfigChanged",
     "TrainingDiverged",
     "check_state",
+    "finite_losses",
+    "finite_params",
     "finite_state",
     "first_line",
     "load_checkpoint",
+    "network_buffers",
     "pack_state",
+    "restore_buffers",
     "save_checkpoint",
     "stored_changes",
     "to_device",
@@ -120,6 +125,68 @@ def load_checkpoint(
     return state
 
 
+def _networks(game: Any) -> dict[str, torch.nn.Module]:
+    """A ParameterizedGAN's networks by player: ``{"generator": G, "discriminator": D}``."""
+    return {player: flat.module for player, flat in zip(game.players, (game.G, game.D))}
+
+
+def network_buffers(game: Any) -> dict[str, dict[str, torch.Tensor]]:
+    """Copies of the buffers of a ParameterizedGAN's networks, by player, on the CPU.
+
+    The state a network keeps outside its parameters: spectral normalisation's
+    power-iteration vectors ``u, v`` (advanced by every training-mode forward pass),
+    batch norm's running statistics.  Exact resume needs them as much as the parameters.
+    """
+    return {
+        player: {name: b.detach().cpu().clone() for name, b in module.named_buffers()}
+        for player, module in _networks(game).items()
+    }
+
+
+def restore_buffers(game: Any, stored: Any, note: Callable[[str], None]) -> None:
+    """Copy :func:`network_buffers` of a checkpoint into the game's networks (in place).
+
+    A checkpoint written before checkpoints carried buffers (``stored`` None) changes
+    nothing: where the networks have buffers they keep their current values (for a
+    fresh trainer, those of the initialisation), the resumed run is not bit-exact, and
+    ``note`` is told so.
+
+    Raises
+    ------
+    ValueError
+        If ``stored`` does not hold exactly the networks' buffers, with their shapes.
+    """
+    networks = _networks(game)
+    if stored is None:
+        if any(True for m in networks.values() for _ in m.buffers()):
+            note(
+                "the checkpoint holds no network buffers (written by an older gamedyn): "
+                "spectral normalisation's power-iteration vectors restart from their "
+                "initial values, so the resumed run is not bit-exact"
+            )
+        return
+    if not isinstance(stored, Mapping) or set(stored) != set(networks):
+        raise ValueError(f"checkpoint: 'buffers' must map {sorted(networks)} to their buffers")
+    for player, module in networks.items():
+        own, saved = dict(module.named_buffers()), stored[player]
+        if (
+            not isinstance(saved, Mapping)
+            or set(saved) != set(own)
+            or any(
+                not isinstance(saved[k], torch.Tensor) or saved[k].shape != b.shape
+                for k, b in own.items()
+            )
+        ):
+            raise ValueError(
+                f"checkpoint: the {player}'s buffers do not match the network's "
+                f"({sorted(own)} with their shapes)"
+            )
+    with torch.no_grad():
+        for player, module in networks.items():
+            for name, buffer in module.named_buffers():
+                buffer.copy_(stored[player][name])
+
+
 def pack_state(state: Any) -> Any:
     if isinstance(state, RuleState):
         return {"t": state.t, "buffers": [pack_state(b) for b in state.buffers]}
@@ -144,6 +211,25 @@ def to_device(state: Any, device: torch.device) -> Any:
     if isinstance(state, tuple):
         return tuple(to_device(s, device) for s in state)
     return state
+
+
+def finite_params(params: Sequence[torch.Tensor]) -> bool:
+    # one sum per player: NaN and Inf propagate into it (and a finite sum that
+    # overflows means parameters beyond 1e38, divergence all the same)
+    return math.isfinite(float(sum(p.sum() for p in params)))
+
+
+def finite_losses(game: Any, base: Any, params: Sequence[torch.Tensor]) -> bool:
+    """Whether ``game``'s losses at ``params`` are finite; the networks of ``base`` keep
+    their buffers (a check before a checkpoint must not advance spectral normalisation's
+    power iteration: a run resumed from it would differ from one that never stopped)."""
+    saved = [(b, b.detach().clone()) for m in _networks(base).values() for b in m.buffers()]
+    try:
+        return all(math.isfinite(float(v)) for v in game.losses(params))
+    finally:
+        with torch.no_grad():
+            for buffer, value in saved:
+                buffer.copy_(value)
 
 
 def finite_state(state: Any) -> bool:

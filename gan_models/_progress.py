@@ -13,6 +13,8 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any, TextIO
 
+from games.formatting import format_duration, format_rate
+
 __all__ = ["Progress", "format_duration", "format_rate"]
 
 _METRICS = (
@@ -21,30 +23,6 @@ _METRICS = (
     ("modes_covered", "modes"),
     ("high_quality_percent", "hq%"),
 )
-
-
-def format_rate(rate: float) -> str:
-    """``"12.3 it/s"``, or ``"4.56 s/it"`` below one step a second (never ``"0.0 it/s"``)."""
-    if not rate > 0:
-        return "? it/s"
-    if rate >= 100:
-        return f"{rate:.0f} it/s"
-    if rate >= 1:
-        return f"{rate:.1f} it/s"
-    seconds = 1 / rate
-    return f"{seconds:.3g} s/it" if seconds < 100 else f"{seconds:.0f} s/it"
-
-
-def format_duration(seconds: float) -> str:
-    """``"42s"``, ``"3m07s"``, ``"2h05m"``."""
-    seconds = max(0.0, seconds)
-    if seconds < 60:
-        return f"{seconds:.0f}s" if seconds >= 10 else f"{seconds:.1f}s"
-    minutes, secs = divmod(round(seconds), 60)
-    if minutes < 60:
-        return f"{minutes}m{secs:02d}s"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}h{minutes:02d}m"
 
 
 class Progress:

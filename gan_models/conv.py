@@ -60,7 +60,7 @@ from games.validation import as_positive_int
 
 from .data import GeneratorLike, _as_device, _as_float_dtype, _as_generator
 from .layers import _SPECTRAL_NORM_WARMUP, _as_bool
-from .networks import MinibatchDiscrimination, pack_samples
+from .networks import _PackingDiscriminator, pack_samples
 
 __all__ = ["ConvDiscriminator", "ConvGenerator"]
 
@@ -250,19 +250,7 @@ class ConvGenerator(nn.Module):
 # -- the discriminator -------------------------------------------------------------------
 
 
-class _ConvFeatures(nn.Module):
-    """The discriminator's last hidden layer on packed images (feature matching)."""
-
-    def __init__(self, owner: ConvDiscriminator) -> None:
-        super().__init__()
-        self.unflatten, self.trunk = owner.unflatten, owner.trunk
-        self.pack, self.packed = owner.pack, owner.packed
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.trunk(self.packed(self.unflatten(x)))
-
-
-class ConvDiscriminator(nn.Module):
+class ConvDiscriminator(_PackingDiscriminator):
     r"""A DCGAN discriminator for ``channels × size × size`` images, with PacGAN packing
     and minibatch discrimination.
 
@@ -337,23 +325,17 @@ class ConvDiscriminator(nn.Module):
             ch, out = out, out * 2
         layers.append(nn.Flatten())
         self.trunk = nn.Sequential(*layers)
-        features = ch * 4  # channels on the final 2 × 2 grid
-        self.feature_dim = features
-        self.minibatch: MinibatchDiscrimination | None = None
-        if minibatch_discrimination is not None:
-            self.minibatch = MinibatchDiscrimination(
-                features,
-                as_positive_int(minibatch_discrimination, "minibatch_discrimination"),
-                as_positive_int(minibatch_kernel_dim, "minibatch_kernel_dim"),
-                dtype=torch.float64,
-                generator=gen,
-            )
-            features = self.minibatch.out_features
-        self.head = _layer(_meta(nn.Linear, features, 1), gen, spectral_norm=self.spectral_norm)
+        self.feature_dim = ch * 4  # channels on the final 2 × 2 grid
+        self._build_head(
+            self.feature_dim,
+            minibatch_discrimination,
+            minibatch_kernel_dim,
+            gen,
+            lambda features: _layer(
+                _meta(nn.Linear, features, 1), gen, spectral_norm=self.spectral_norm
+            ),
+        )
         self.to(device=target, dtype=dtype)
-        # the last hidden layer as a module of its own (for feature matching), sharing the
-        # trunk's parameters; kept out of the module tree so names stay unique
-        self.__dict__["features"] = _ConvFeatures(self)
 
     def packed(self, images: torch.Tensor) -> torch.Tensor:
         """``(batch, C, s, s)`` to ``(batch / pack, pack·C, s, s)``: packs along channels."""
@@ -361,12 +343,9 @@ class ConvDiscriminator(nn.Module):
         flat = pack_samples(images.reshape(n, c * s * s), self.pack)
         return flat.reshape(n // self.pack, self.pack * c, s, s)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Logits ``(batch // pack,)`` for images ``x`` (flat or ``(batch, C, s, s)``)."""
-        h = self.trunk(self.packed(self.unflatten(x)))
-        if self.minibatch is not None:
-            h = self.minibatch(h)
-        return self.head(h).squeeze(-1)
+    def _packed(self, x: torch.Tensor, *, features: bool = False) -> torch.Tensor:
+        """Images ``x`` (flat or ``(batch, C, s, s)``), checked and packed."""
+        return self.packed(self.unflatten(x))
 
     def extra_repr(self) -> str:
         return (

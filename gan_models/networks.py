@@ -251,19 +251,74 @@ def pack_samples(x: torch.Tensor, pack: int) -> torch.Tensor:
     return x.reshape(batch // pack, pack * d)
 
 
-class _PackedFeatures(nn.Module):
-    """The discriminator's last hidden layer on packed inputs (feature matching)."""
+class _Features(nn.Module):
+    """A discriminator's last hidden layer on packed inputs (feature matching): its
+    ``trunk`` (shared parameters, the same names) after its packing."""
 
-    def __init__(self, trunk: nn.Module, pack: int, in_features: int) -> None:
+    def __init__(self, owner: _PackingDiscriminator) -> None:
         super().__init__()
-        self.trunk, self.pack, self.in_features = trunk, pack, in_features
+        self.trunk = owner.trunk
+        self.__dict__["owner"] = owner  # not a submodule: no second copy of the names
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = _check_features(x, self.in_features, "Discriminator.features")
-        return self.trunk(pack_samples(x, self.pack))
+        return self.trunk(self.owner._packed(x, features=True))
 
 
-class Discriminator(nn.Module):
+class _PackingDiscriminator(nn.Module):
+    """The remedies' interface every discriminator of :mod:`gan_models` shares
+    (:class:`Discriminator`, :class:`gan_models.ConvDiscriminator`).
+
+    Samples are packed ``pack`` at a time (PacGAN, :meth:`_packed`, by subclass) and pass
+    the ``trunk``, then :class:`MinibatchDiscrimination` if asked for, then the ``head``:
+    one logit per packed input, flat, shape ``(batch // pack,)``.  ``features`` is the
+    trunk's output on packed inputs (feature matching), a module sharing the trunk's
+    parameters and kept out of the module tree so that parameter names stay unique.
+    Parameters are registered as ``trunk``, ``minibatch`` (its tensor ``T``), ``head``,
+    in that order: the flattening order of :class:`games.FlatModule`.
+    """
+
+    pack: int
+    trunk: nn.Module
+    minibatch: MinibatchDiscrimination | None
+    head: nn.Module
+    features: nn.Module
+
+    def _packed(self, x: torch.Tensor, *, features: bool = False) -> torch.Tensor:
+        """Checked, packed inputs of the trunk (``features``: for :attr:`features`)."""
+        raise NotImplementedError
+
+    def _build_head(
+        self,
+        features: int,
+        minibatch_discrimination: int | None,
+        minibatch_kernel_dim: int,
+        gen: torch.Generator,
+        head: Callable[[int], nn.Module],
+    ) -> None:
+        """After the trunk (of ``features`` outputs): the minibatch-discrimination tensor
+        drawn from ``gen`` (float64, cast with the network), then ``head(width)``."""
+        self.minibatch = None
+        if minibatch_discrimination is not None:
+            self.minibatch = MinibatchDiscrimination(
+                features,
+                as_positive_int(minibatch_discrimination, "minibatch_discrimination"),
+                as_positive_int(minibatch_kernel_dim, "minibatch_kernel_dim"),
+                dtype=torch.float64,
+                generator=gen,
+            )
+            features = self.minibatch.out_features
+        self.head = head(features)
+        self.__dict__["features"] = _Features(self)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Logits of shape ``(batch // pack,)``."""
+        h = self.trunk(self._packed(x))
+        if self.minibatch is not None:
+            h = self.minibatch(h)
+        return self.head(h).squeeze(-1)
+
+
+class Discriminator(_PackingDiscriminator):
     r"""An MLP discriminator with optional packing and minibatch discrimination.
 
     ``x (batch, in_features)`` is packed into ``(batch // pack, pack * in_features)``
@@ -333,30 +388,19 @@ class Discriminator(nn.Module):
         )
         packed = self.pack * self.in_features
         self.trunk = nn.Sequential(*config.hidden_layers(packed, self.depth, self.width))
-        features = self.width if self.depth else packed
-        self.minibatch: MinibatchDiscrimination | None = None
-        if minibatch_discrimination is not None:
-            self.minibatch = MinibatchDiscrimination(
-                features,
-                as_positive_int(minibatch_discrimination, "minibatch_discrimination"),
-                as_positive_int(minibatch_kernel_dim, "minibatch_kernel_dim"),
-                dtype=torch.float64,
-                generator=config.gen,
-            )
-            features = self.minibatch.out_features
-        self.head = config.linear(features, 1, hidden=False)
+        self._build_head(
+            self.width if self.depth else packed,
+            minibatch_discrimination,
+            minibatch_kernel_dim,
+            config.gen,
+            lambda features: config.linear(features, 1, hidden=False),
+        )
         self.to(device=config.device, dtype=config.dtype)
-        # the last hidden layer as a module of its own (for feature matching), sharing the
-        # trunk's parameters; kept out of the module tree so names stay unique
-        self.__dict__["features"] = _PackedFeatures(self.trunk, self.pack, self.in_features)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Logits of shape ``(batch // pack,)`` for samples ``x`` of shape ``(batch, in_features)``."""
-        x = _check_features(x, self.in_features, "Discriminator")
-        h = self.trunk(pack_samples(x, self.pack))
-        if self.minibatch is not None:
-            h = self.minibatch(h)
-        return self.head(h).squeeze(-1)
+    def _packed(self, x: torch.Tensor, *, features: bool = False) -> torch.Tensor:
+        """Samples ``(batch, in_features)`` as ``(batch // pack, pack * in_features)``."""
+        owner = "Discriminator.features" if features else "Discriminator"
+        return pack_samples(_check_features(x, self.in_features, owner), self.pack)
 
 
 # -- the standard toy architecture ---------------------------------------------------------

@@ -29,10 +29,14 @@ from ._checkpoint import (
     ConfigChanged,
     TrainingDiverged,
     check_state,
+    finite_losses,
+    finite_params,
     finite_state,
     first_line,
     load_checkpoint,
+    network_buffers,
     pack_state,
+    restore_buffers,
     save_checkpoint,
     stored_changes,
     to_device,
@@ -278,6 +282,7 @@ class Trainer:
             "format": FORMAT,
             "step": self.step,
             "params": [p.detach().cpu() for p in self.params],
+            "buffers": network_buffers(self.base),  # spectral norm's u, v: the networks' state
             "rule_state": pack_state(self.state),
             "game_rng": self.base.rng_state(),
             "remedy_rng": self._remedy_rng.get_state(),
@@ -300,9 +305,10 @@ class Trainer:
         ------
         ValueError
             If ``state`` lacks a key, or holds a step, parameters (wrong count, sizes or
-            non-finite values) or random states that cannot be a training state.
+            non-finite values), network buffers or random states that cannot be restored.
         """
         check_state(state, list(self.game.sizes))
+        restore_buffers(self.base, state.get("buffers"), self._note)
         self.step = int(state["step"])
         self.params = tuple(p.to(device=self.device, dtype=self.dtype) for p in state["params"])
         try:
@@ -342,10 +348,9 @@ class Trainer:
         return None if self.out_dir is None else self.out_dir / SNAPSHOTS / f"step_{step:07d}.pt"
 
     def _write(self, path: Path) -> Path:
-        if not (self._finite(self.params) and finite_state(self.state)):
+        if not (finite_params(self.params) and finite_state(self.state)):
             raise self._diverged(self.step, "the parameters or the update rule's state")
-        l_g, l_d = (float(v) for v in self._eval_game.losses(self.params))
-        if not (math.isfinite(l_g) and math.isfinite(l_d)):
+        if not finite_losses(self._eval_game, self.base, self.params):
             raise self._diverged(self.step, "the losses")
         save_checkpoint(path, self.state_dict())
         return path
@@ -439,12 +444,6 @@ class Trainer:
         self.out_dir.mkdir(parents=True, exist_ok=True)
         _runfiles.append_line(self.out_dir / LOG, _runfiles.log_line(record))
 
-    @staticmethod
-    def _finite(params: tuple[torch.Tensor, ...]) -> bool:
-        # one sum per player: NaN and Inf propagate into it (and a finite sum that
-        # overflows means parameters beyond 1e38, divergence all the same)
-        return math.isfinite(float(sum(p.sum() for p in params)))
-
     def _diverged(self, step: int, what: str) -> TrainingDiverged:
         path = self.out_dir / CHECKPOINT if self.out_dir is not None else None
         kept = path if path is not None and path.is_file() else None
@@ -498,7 +497,7 @@ class Trainer:
         with torch.no_grad():
             new, state = self.rule.step(self.game, params, self.state)
         new = tuple(p.detach() for p in new)
-        if not self._finite(new):
+        if not finite_params(new):
             raise self._diverged(self.step + 1, "the parameters")
         self.params, self.state = new, state
         self.step += 1

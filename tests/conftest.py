@@ -9,6 +9,21 @@ import torch
 
 from games import Bilinear, DiracGAN, FlatModule, Quadratic
 
+SMALL_TRAINING = {
+    "steps": 30,
+    "batch_size": 32,
+    "latent_dim": 4,
+    "eval_every": 10,
+    "eval_samples": 200,
+    "checkpoint_every": 10,
+    "log_every": 5,
+    "generator": {"width": 16},
+    "discriminator": {"width": 16},
+    "optimizer": {"lr": 1e-3},
+}
+"""A ring GAN that trains in about a second: the configuration (``TrainConfig.from_dict``)
+of the trainer's tests (``test_trainer.py``, ``test_interrupt.py``); treat it as read-only."""
+
 
 class TinyNeuralGAN:
     """A small deterministic two-player MLP GAN (fixed batch), for contract tests."""

@@ -147,6 +147,27 @@ def test_run_one_reports_failures_and_removes_stale_results(tmp_path):
     assert missing.status == "missing"
 
 
+def test_cli_ratios_by_hand():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("cli_benchmark", BENCHMARKS / "cli.py")
+    assert spec is not None and spec.loader is not None
+    cli = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(cli)
+    timings = {"import_numpy": {"median_s": 0.125}, "gamedyn_help": {"median_s": 0.25}}
+    (help_ratio,) = cli.ratios_of(timings)  # --quick times no rules and no torch
+    assert help_ratio.as_dict() == _ratio("gamedyn --help / python -c 'import numpy'", 2.0, 3.0) | {
+        "detail": "0.250 s / 0.125 s"
+    }
+    timings |= {"gamedyn_rules": {"median_s": 0.375}, "import_torch": {"median_s": 1.5}}
+    rows = [(r.name, r.value, r.target, r.detail) for r in cli.ratios_of(timings)]
+    assert rows[1:] == [
+        ("gamedyn rules / python -c 'import numpy'", 3.0, None, "0.375 s"),
+        ("python -c 'import torch' / python -c 'import numpy'", 12.0, None, "1.500 s"),
+    ]
+    assert cli.ratios_of({**timings, "gamedyn_help": {"median_s": 0.5}})[0].met is False  # 4 > 3
+
+
 def test_discovery_runs_every_script_but_the_sweeps_and_the_tuning():
     names = run_all.discover()
     assert {"jacobian", "phase_portrait", "training", "scale"} <= set(names)

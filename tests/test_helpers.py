@@ -85,5 +85,27 @@ def test_temperature_constants_have_one_home() -> None:
     assert [round(v) for v in peaks] == sorted(round(mu) for mu, _ in TEMPERATURE_MODES)
 
 
+def test_durations_and_rates_have_one_home() -> None:
+    """The trainer's, the sweeps' and the report's progress lines format with one pair
+    of functions, those of games.formatting (checked on the source: no copies)."""
+    from pathlib import Path
+
+    from games import formatting
+    from gan_models import _progress
+
+    assert _progress.format_duration is formatting.format_duration
+    assert _progress.format_rate is formatting.format_rate
+    root = Path(formatting.__file__).resolve().parents[1]
+    homes = sorted(
+        str(path.relative_to(root))
+        for package in ("games", "dynamics", "gan_models", "analyses", "benchmarks")
+        for path in (root / package).rglob("*.py")
+        if "def format_duration(" in path.read_text(encoding="utf-8")
+        or "def format_rate(" in path.read_text(encoding="utf-8")
+    )
+    assert homes == ["games/formatting.py"]
+    assert formatting.format_rate(0.004) == "250 s/it"  # 1 / 0.004 seconds a step
+
+
 def test_version_comes_from_the_package_metadata() -> None:
     assert games.__version__ == importlib.metadata.version("gamedyn")

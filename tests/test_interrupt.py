@@ -13,22 +13,10 @@ from pathlib import Path
 
 import pytest
 import torch
+from conftest import SMALL_TRAINING as SMALL
 
 from analyses import coverage_evaluator
 from gan_models import TrainConfig, Trainer, TrainingInterrupted, load_checkpoint
-
-SMALL = {
-    "steps": 30,
-    "batch_size": 32,
-    "latent_dim": 4,
-    "eval_every": 10,
-    "eval_samples": 200,
-    "checkpoint_every": 10,
-    "log_every": 5,
-    "generator": {"width": 16},
-    "discriminator": {"width": 16},
-    "optimizer": {"lr": 1e-3},
-}
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -246,6 +246,36 @@ def test_packed_discriminator_scores_each_group_alone():
         D(x[:5])
 
 
+def test_minibatch_discrimination_in_the_fixed_batch_game_contract():
+    # the layer mixes the samples of a batch: a sample's logit depends on its batch-mates
+    # (here sample 5 moves the logit of sample 0), so the discriminator is a function of
+    # the batch as a whole; on a fixed batch that is a deterministic function of the
+    # parameters, and the game passes the whole contract (field and Jacobian against
+    # finite differences)
+    from games import ParameterizedGAN, check_game
+    from gan_models import ring
+
+    def networks(kernels: int | None):  # type: ignore[no-untyped-def]
+        G = MLP(2, 2, depth=1, width=6, activation="tanh", generator=0, dtype=torch.float64)
+        D = Discriminator(
+            2, depth=1, width=6, activation="tanh", minibatch_discrimination=kernels,
+            minibatch_kernel_dim=2, generator=1, dtype=torch.float64,
+        )  # fmt: skip
+        return G, D
+
+    x = torch.randn(8, 2, dtype=torch.float64, generator=torch.Generator().manual_seed(2))
+    moved = x.clone()
+    moved[5] += 0.5
+    for kernels, mixes in ((3, True), (None, False)):
+        D = networks(kernels)[1]
+        with torch.no_grad():
+            assert bool(D(moved)[0] != D(x)[0]) is mixes
+    G, D = networks(3)
+    game = ParameterizedGAN(G, D, ring(), latent_dim=2, batch_size=8, mode="fixed")
+    report = check_game(game, game.params(), max_coordinates=32)
+    assert report["field_vs_fd"] < 1e-8 and report["jacobian_vs_fd"] < 1e-6
+
+
 # -- differentiability -----------------------------------------------------------------------
 
 

@@ -10,8 +10,9 @@ import re
 import pytest
 
 from analyses import sweep
-from analyses._progress import SweepProgress, format_duration
+from analyses._progress import SweepProgress
 from analyses.cli import main
+from games.formatting import format_duration
 
 
 def _square(x, seed):

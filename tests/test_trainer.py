@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 
 import pytest
 import torch
+from conftest import SMALL_TRAINING as SMALL
 
 from analyses import coverage_evaluator
 from dynamics import RuleState, SimultaneousGD
@@ -22,19 +24,6 @@ from gan_models import (
     load_checkpoint,
     load_config,
 )
-
-SMALL = {
-    "steps": 30,
-    "batch_size": 32,
-    "latent_dim": 4,
-    "eval_every": 10,
-    "eval_samples": 200,
-    "checkpoint_every": 10,
-    "log_every": 5,
-    "generator": {"width": 16},
-    "discriminator": {"width": 16},
-    "optimizer": {"lr": 1e-3},
-}
 
 
 def config(**changes: object) -> TrainConfig:
@@ -81,6 +70,89 @@ def test_resume_is_exact(tmp_path: Path, changes: dict[str, object]) -> None:
     assert steps == sorted(steps)  # the interrupted run's records past step 10 were dropped
     assert [h["step"] for h in resumed.history] == [h["step"] for h in whole.history]
     assert not list((tmp_path / "split").glob(".*.tmp"))  # atomic writes leave no temp files
+
+
+# -- spectral normalisation: the networks' buffers are training state -------------------------
+
+
+def sn_trainer(out: Path, **changes: object) -> Trainer:
+    cfg = config(steps=20, discriminator__spectral_norm=True, **changes)
+    return Trainer.from_config(cfg, out_dir=out, progress=False, stream=io.StringIO())
+
+
+def d_buffers(t: Trainer) -> dict[str, torch.Tensor]:
+    return {k: b.clone() for k, b in t.base.D.module.named_buffers()}
+
+
+@pytest.mark.parametrize(
+    "changes, stop",
+    [({}, 10), ({"checkpoint__keep_every": 5}, 13)],
+    ids=["N_then_2N", "kept_snapshots_stop_at_13"],
+)
+def test_resume_with_spectral_norm_is_exact(
+    tmp_path: Path, changes: dict[str, object], stop: int
+) -> None:
+    # every training-mode forward pass advances spectral norm's power iteration in the
+    # buffers u, v: the checkpoint must carry them, and the finiteness check before a
+    # checkpoint or kept snapshot must not advance them
+    start = d_buffers(sn_trainer(tmp_path / "fresh", **changes))
+    whole_run = sn_trainer(tmp_path / "whole", **changes)
+    whole = whole_run.train()
+    sn_trainer(tmp_path / "split", **changes).train(stop_after=stop)
+    saved = load_checkpoint(tmp_path / "split")
+    assert saved["step"] == 10
+    assert set(saved["buffers"]["discriminator"]) == set(start) and len(start) == 6  # 3 layers
+    assert saved["buffers"]["generator"] == {}
+    resumed_run = sn_trainer(tmp_path / "split", **changes)
+    resumed = resumed_run.train()
+    assert resumed.start_step == 10 and resumed.step == whole.step == 20
+    for a, b in zip(whole.params, resumed.params):
+        assert torch.equal(a, b)
+    end, resumed_end = d_buffers(whole_run), d_buffers(resumed_run)
+    assert all(torch.equal(end[k], resumed_end[k]) for k in end)
+    # the power iteration moved every vector but the head's u: one output, u = [1]
+    assert {k for k in end if torch.equal(end[k], start[k])} == {
+        "head.parametrizations.weight.0._u"
+    }
+
+
+def test_checkpoints_without_buffers_still_resume(tmp_path: Path) -> None:
+    whole = sn_trainer(tmp_path / "whole").train()
+    sn_trainer(tmp_path / "split").train(stop_after=10)
+    path = tmp_path / "split" / "checkpoint.pt"
+    old = load_checkpoint(path)
+    stored = old.pop("buffers")  # as written before checkpoints carried buffers
+    torch.save(old, path)
+    stream = io.StringIO()
+    cfg = config(steps=20, discriminator__spectral_norm=True)
+    resumed = Trainer.from_config(cfg, out_dir=tmp_path / "split", progress=False, stream=stream)
+    resumed.train()
+    assert "note: the checkpoint holds no network buffers (written by an older gamedyn)" in (
+        stream.getvalue()
+    )
+    # u, v restarted from the initialisation: the run continues, but not bit-exactly
+    assert resumed.step == 20 and not torch.equal(resumed.params[1], whole.params[1])
+    # networks without buffers resume an old checkpoint exactly and silently
+    plain = trainer(config(steps=20), tmp_path / "plain_whole").train()
+    trainer(config(steps=20), tmp_path / "plain").train(stop_after=10)
+    old = load_checkpoint(tmp_path / "plain")
+    del old["buffers"]
+    torch.save(old, tmp_path / "plain" / "checkpoint.pt")
+    stream = io.StringIO()
+    again = Trainer.from_config(
+        config(steps=20), out_dir=tmp_path / "plain", progress=False, stream=stream
+    ).train()
+    assert all(torch.equal(a, b) for a, b in zip(plain.params, again.params))
+    assert "buffers" not in stream.getvalue()
+    # buffers that do not fit the networks are refused, naming them
+    broken = sn_trainer(tmp_path / "broken")
+    state = broken.state_dict()
+    state["buffers"] = {"generator": {}, "discriminator": {"head.x": torch.zeros(1)}}
+    with pytest.raises(ValueError, match=r"^checkpoint: the discriminator's buffers do not match"):
+        broken.load_state_dict(state)
+    state["buffers"] = {"discriminator": stored["discriminator"]}
+    with pytest.raises(ValueError, match=r"^checkpoint: 'buffers' must map"):
+        broken.load_state_dict(state)
 
 
 # -- divergence ---------------------------------------------------------------------------------

@@ -14,8 +14,9 @@ import pytest
 import torch
 
 from analyses.cli import main
+from games.formatting import format_duration, format_rate
 from gan_models import ConfigError, TrainConfig, Trainer, load_checkpoint, load_config
-from gan_models._progress import Progress, format_duration, format_rate
+from gan_models._progress import Progress
 from gan_models._runfiles import config_hash
 
 TINY = (

@@ -11,9 +11,9 @@ from typing import Any
 import numpy as np
 import torch
 
+from games.formatting import format_duration
 from gan_models import jsonio
 
-from .._progress import format_duration
 from . import dirac, function_space, neural, page, temperature, ttur, unroll, xy
 from ._common import Context, Section, write_atomic
 
