@@ -255,6 +255,8 @@ class _Features(nn.Module):
     """A discriminator's last hidden layer on packed inputs (feature matching): its
     ``trunk`` (shared parameters, the same names) after its packing."""
 
+    owner: _PackingDiscriminator
+
     def __init__(self, owner: _PackingDiscriminator) -> None:
         super().__init__()
         self.trunk = owner.trunk
