@@ -36,6 +36,7 @@ from games import Game, JacobianOperator, validate_params
 from .checkpoints import checkpoint_game, fixed_batch_game
 from .plots import _axes
 from .spectra import _PureForward, hessian_eigenvalues, top_eigenvalues
+from .spectra_log import SPECTRA_LOG, _step_of, load_spectra_log
 
 if TYPE_CHECKING:
     from games import ParameterizedGAN
@@ -50,7 +51,6 @@ __all__ = [
     "spectra_record",
 ]
 
-SPECTRA_LOG = "spectra.jsonl"
 _JACOBIAN_WHICH = ("magnitude", "imaginary", "largest_real", "smallest_real")
 
 
@@ -81,6 +81,7 @@ def spectra_record(
     seed: int = 0,
     step: int | None = None,
     starts: dict[str, np.ndarray] | None = None,
+    dtype: torch.dtype = torch.float64,
 ) -> dict[str, Any]:
     r"""Top eigenvalues of :math:`J` and both ends of each player's Hessian, as one JSON-ready record.
 
@@ -90,7 +91,7 @@ def spectra_record(
         A deterministic game (for a GAN: a fixed-batch
         :class:`games.ParameterizedGAN`, see :meth:`~games.ParameterizedGAN.at_batch`).
     params : sequence of torch.Tensor
-        The point (converted to float64).
+        The point (converted to ``dtype``).
     k : int
         Eigenvalues of :math:`J` per ``which`` (capped at ``n - 2``).
     which : str or sequence of str
@@ -108,6 +109,9 @@ def spectra_record(
         (``"jacobian/magnitude"``, ``"hessian/generator"``, ...), read (where present)
         and replaced in place by each spectrum's :attr:`Spectrum.start`.  Without it
         every run starts from the seeded vector.
+    dtype : torch.dtype
+        The products' precision: float64 (default) or float32, about twice as fast,
+        eigenvalues to about 1e-5 relative (use ``tol >= 1e-5``); ARPACK works in float64.
 
     Every product of the record comes from one :class:`games.JacobianOperator` (the
     field's graph built once per record, the Hessians through the same operator).
@@ -135,7 +139,9 @@ def spectra_record(
     if isinstance(hessian_k, bool) or not isinstance(hessian_k, (int, np.integer)) or hessian_k < 0:
         raise ValueError(f"hessian_k: expected an int >= 0, got {hessian_k!r}")
     params = validate_params(game, params)
-    point = tuple(p.detach().to(torch.float64) for p in params)
+    if dtype not in (torch.float64, torch.float32):
+        raise TypeError(f"dtype: expected torch.float64 or torch.float32, got {dtype!r}")
+    point = tuple(p.detach().to(dtype) for p in params)
     n = int(sum(game.sizes))
     tick = time.perf_counter()
     record: dict[str, Any] = {"step": step, "players": list(game.players)}
@@ -143,7 +149,7 @@ def spectra_record(
     with _PureForward(game):
         with torch.no_grad():
             losses = game.losses(point)
-        operator = JacobianOperator(game, point, dtype=torch.float64)
+        operator = JacobianOperator(game, point, dtype=dtype)
         xi = operator.field
         record["field_norm"] = float(torch.linalg.vector_norm(xi))
         record["losses"] = {p: float(v) for p, v in zip(game.players, losses)}
@@ -197,7 +203,7 @@ def spectra_record(
             hess[player] = [float(np.real(v)) for v in values]
         record["hessian"] = hess
         products = operator.products
-    record["products"] = int(products)
+    record["products"], record["dtype"] = int(products), str(dtype).removeprefix("torch.")
     record["converged"] = converged
     record["seconds"] = time.perf_counter() - tick
     return record
@@ -244,6 +250,9 @@ class SpectraRecorder:
         ARPACK's tolerance ``tol``; False starts every record from the seeded vector,
         as :func:`spectra_record` does by default (records then equal the offline ones
         bit for bit).
+    dtype : torch.dtype
+        The products' precision (:func:`spectra_record`): float32 about halves the
+        recorder's cost (``docs/benchmarks.md``).
 
     Examples
     --------
@@ -271,6 +280,7 @@ class SpectraRecorder:
         seed: int = 0,
         path: str | Path | None = None,
         warm_start: bool = True,
+        dtype: torch.dtype = torch.float64,
     ) -> None:
         self.every = _positive_int(every, "every")
         self.k = _positive_int(k, "k")
@@ -284,6 +294,9 @@ class SpectraRecorder:
         self.path = None if path is None else Path(path)
         self.records: list[dict[str, Any]] = []
         self.warm_start = bool(warm_start)
+        if dtype not in (torch.float64, torch.float32):
+            raise TypeError(f"dtype: expected torch.float64 or torch.float32, got {dtype!r}")
+        self.dtype = dtype
         self._starts: dict[str, np.ndarray] = {}
         self._game: ParameterizedGAN | None = None
         self._started = False
@@ -357,6 +370,7 @@ class SpectraRecorder:
             seed=self.seed,
             step=step,
             starts=self._starts if self.warm_start else None,
+            dtype=self.dtype,
         )
         record["batch_size"] = self._game.batch_size
         self.records.append(record)
@@ -364,83 +378,6 @@ class SpectraRecorder:
             path.parent.mkdir(parents=True, exist_ok=True)
             with open(path, "a") as handle:
                 handle.write(json.dumps(record) + "\n")
-
-
-def load_spectra_log(path: str | Path) -> list[dict[str, Any]]:
-    """The records of a ``spectra.jsonl`` file (or of a run folder holding one), by step.
-
-    Raises
-    ------
-    FileNotFoundError
-        If there is no such file (or the folder holds no ``spectra.jsonl``).
-    ValueError
-        If a line is not a JSON spectra record (naming the line).
-    """
-    path = Path(path)
-    if path.is_dir():
-        path = path / SPECTRA_LOG
-    if not path.is_file():
-        raise FileNotFoundError(
-            f"path: no spectra log {str(path)!r} (written by analyses.SpectraRecorder "
-            "during training)"
-        )
-    records = []
-    for number, line in enumerate(path.read_text().splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as error:
-            raise ValueError(f"path: {str(path)!r} line {number} is not JSON ({error})") from None
-        if not isinstance(record, dict) or not {"step", "jacobian", "hessian"} <= set(record):
-            raise ValueError(
-                f"path: {str(path)!r} line {number} is not a spectra record "
-                "(expected keys step, jacobian, hessian)"
-            )
-        problem = _record_problem(record)
-        if problem is not None:
-            raise ValueError(f"path: {str(path)!r} line {number}: {problem}")
-        records.append(record)
-    return sorted(records, key=lambda r: int(r["step"]))
-
-
-def _step_of(line: str) -> float:
-    """A spectra line's step; lines that are not records (cut short) sort past every step."""
-    try:
-        step = json.loads(line).get("step", 0)
-        return float(step) if isinstance(step, int) else math.inf
-    except (ValueError, AttributeError):
-        return math.inf
-
-
-def _number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
-def _record_problem(record: Mapping[str, Any]) -> str | None:
-    """What is wrong with a spectra record's structure (naming the key), or None."""
-    step = record["step"]
-    if isinstance(step, bool) or not isinstance(step, int) or step < 0:
-        return f"'step' must be an int >= 0, got {step!r}"
-    jacobian, hessian = record["jacobian"], record["hessian"]
-    if not isinstance(jacobian, dict):
-        return f"'jacobian' must be a mapping of eigenvalue lists, got {type(jacobian).__name__}"
-    for key, pairs in jacobian.items():
-        if not isinstance(pairs, list) or not all(
-            isinstance(p, list) and len(p) == 2 and all(_number(x) for x in p) for p in pairs
-        ):
-            return f"'jacobian.{key}' must be a list of [re, im] number pairs"
-    if not isinstance(hessian, dict):
-        return (
-            f"'hessian' must be a mapping of players to eigenvalues, got {type(hessian).__name__}"
-        )
-    for key, values in hessian.items():
-        if not isinstance(values, list) or not all(_number(v) for v in values):
-            return f"'hessian.{key}' must be a list of numbers"
-    return None
-
-
-# -- display ------------------------------------------------------------------------------------
 
 
 def _complex(pairs: Iterable[Sequence[float]]) -> np.ndarray:

@@ -74,6 +74,17 @@ def unflatten_params(game: Game, theta: torch.Tensor) -> Params:
     return tuple(torch.split(theta, list(game.sizes)))
 
 
+def _player_views(theta: torch.Tensor, sizes: Sequence[int]) -> tuple[torch.Tensor, ...]:
+    """One view of ``theta`` per player, each its own autograd node.
+
+    ``torch.split``'s views share one backward node, so a backward pass asked for one
+    player's block also runs every path to the other blocks (and throws the result away).
+    With a node per view, ``autograd.grad(..., views[i])`` prunes those paths: a player's
+    own gradient, or one off-diagonal block product, costs only its own part.
+    """
+    return tuple(part.view_as(part) for part in torch.split(theta, list(sizes)))
+
+
 def _checked_losses(game: Game, params: Params) -> tuple[torch.Tensor, ...]:
     losses = tuple(game.losses(params))
     if len(losses) != len(game.sizes):
@@ -180,9 +191,7 @@ def _eager_field(game: Game, theta: torch.Tensor) -> torch.Tensor:
     graph = torch.is_grad_enabled() and theta.requires_grad
     leaf = theta if theta.requires_grad else theta.detach().requires_grad_(True)
     with torch.enable_grad():
-        parts = _autograd_field(
-            game, tuple(torch.split(leaf, list(game.sizes))), create_graph=graph
-        )
+        parts = _autograd_field(game, _player_views(leaf, game.sizes), create_graph=graph)
     out = torch.cat(parts)
     return out if graph else out.detach()
 

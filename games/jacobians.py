@@ -23,6 +23,7 @@ from ._protocol import Game, Params, validate_params
 from .autodiff import (
     _autograd_field,
     _player_gradient_function,
+    _player_views,
     _resolve_player,
     _transformed,
     field_function,
@@ -410,7 +411,7 @@ class JacobianOperator:
         self.products = 0
         self._theta = flatten_params(params).detach().requires_grad_(True)
         with torch.enable_grad():
-            parts = vector_field_graph(game, unflatten_params(game, self._theta))
+            parts = vector_field_graph(game, _player_views(self._theta, game.sizes))
             self._xi = torch.cat(parts)
         self.field = self._xi.detach()
         self._dummy: torch.Tensor | None = None
@@ -518,7 +519,8 @@ class FieldProducts:
         if self.reused:
             self._theta = theta.detach().requires_grad_(True)
             with torch.enable_grad():
-                self._split = tuple(torch.split(self._theta, sizes))
+                # a node per player: block_vjp's backward pass prunes the other blocks
+                self._split = _player_views(self._theta, sizes)
                 self._parts = _autograd_field(game, self._split, create_graph=True)
                 self._xi = torch.cat(self._parts)
             self.xi = self._xi.detach()

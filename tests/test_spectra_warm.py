@@ -91,8 +91,31 @@ def test_shared_operator_and_starting_vector_are_checked():
     assert operator.products == shared.products + h.products
     with pytest.raises(ValueError, match="v0: expected a finite, nonzero vector of"):
         top_eigenvalues(GAME, P0, 4, v0=np.zeros(sum(GAME.sizes)))
-    with pytest.raises(TypeError, match="operator: expected a float64 operator"):
-        top_eigenvalues(GAME, P0, 4, operator=JacobianOperator(GAME, P0, dtype=torch.float32))
+    with pytest.raises(TypeError, match="operator: expected a float64 or float32 operator"):
+        top_eigenvalues(GAME, P0, 4, operator=JacobianOperator(GAME, P0, dtype=torch.bfloat16))
+
+
+def test_float32_products_give_the_dense_float64_spectrum_to_float32_accuracy():
+    dense = jacobian(GAME, P0).eigenvalues()
+    # one real eigenvalue and two conjugate pairs: the top 5 by magnitude close under conjugation
+    top = dense[np.argsort(-np.abs(dense))][:5]
+    single = JacobianOperator(GAME, P0, dtype=torch.float32)
+    found = top_eigenvalues(GAME, P0, 5, operator=single, tol=1e-5)
+    assert single.products == found.products > 0
+    assert_same_spectrum(found.values, top, rtol=1e-4, atol=1e-6)
+    h32 = hessian_eigenvalues(GAME, P0, 1, 2, operator=single, tol=1e-5).values
+    h64 = hessian_eigenvalues(GAME, P0, 1, 2, tol=1e-10).values
+    np.testing.assert_allclose(np.sort(h32), np.sort(h64), rtol=1e-4, atol=1e-6)
+    record = spectra_record(
+        GAME, P0, k=5, which="magnitude", hessian_k=0, tol=1e-5, dtype=torch.float32
+    )
+    assert record["dtype"] == "float32"
+    got = np.array([complex(re, im) for re, im in record["jacobian"]["magnitude"]])
+    assert_same_spectrum(got, top, rtol=1e-4, atol=1e-6)
+    with pytest.raises(TypeError, match=r"dtype: expected torch\.float64 or torch\.float32"):
+        spectra_record(GAME, P0, dtype=torch.float16)
+    with pytest.raises(TypeError, match=r"dtype: expected torch\.float64 or torch\.float32"):
+        training.SpectraRecorder(10, dtype=torch.int64)
 
 
 def test_without_return_start_the_eigenvalue_only_path_is_unchanged():
@@ -101,7 +124,7 @@ def test_without_return_start_the_eigenvalue_only_path_is_unchanged():
     spectrum = top_eigenvalues(GAME, P0, 5, tol=1e-10)
     assert spectrum.start is None
     dense = eigenvalues(GAME, P0).values
-    assert_same_spectrum(spectrum.values[:4], dense[:4], rtol=1e-7, atol=1e-10)
+    assert_same_spectrum(spectrum.values[:5], dense[:5], rtol=1e-7, atol=1e-10)
 
 
 def test_arpack_runs_on_one_blas_thread_with_the_same_eigenvalues(monkeypatch):
