@@ -188,9 +188,9 @@ def top_eigenvalues(
     operator : games.JacobianOperator, optional
         The operator at ``params`` to take the products from (its graph built once and
         shared between several spectra at one point); built here by default, in
-        float64.  A float32 operator takes products at about half the cost (ARPACK
-        still works in float64) with eigenvalues accurate to about 1e-5 relative:
-        keep ``tol`` at 1e-5 or above with it.
+        float64.  A float32 operator (ARPACK still works in float64) gives eigenvalues
+        to about 1e-5 relative: keep ``tol`` at 1e-5 or above with it.  Whether its
+        products are cheaper depends on the network (``docs/benchmarks.md``).
     return_start : bool
         Also compute the Ritz vectors and return their combination as
         :attr:`Spectrum.start` (for a warm start at the next point).  Off by default:

@@ -110,8 +110,8 @@ def spectra_record(
         and replaced in place by each spectrum's :attr:`Spectrum.start`.  Without it
         every run starts from the seeded vector.
     dtype : torch.dtype
-        The products' precision: float64 (default) or float32, about twice as fast,
-        eigenvalues to about 1e-5 relative (use ``tol >= 1e-5``); ARPACK works in float64.
+        The products' precision: float64 (default) or float32, eigenvalues to about
+        1e-5 relative (use ``tol >= 1e-5``); ARPACK works in float64.
 
     Every product of the record comes from one :class:`games.JacobianOperator` (the
     field's graph built once per record, the Hessians through the same operator).
@@ -251,8 +251,8 @@ class SpectraRecorder:
         as :func:`spectra_record` does by default (records then equal the offline ones
         bit for bit).
     dtype : torch.dtype
-        The products' precision (:func:`spectra_record`): float32 about halves the
-        recorder's cost (``docs/benchmarks.md``).
+        The products' precision (:func:`spectra_record`); float32 is cheaper on
+        MLPs of some width, not on every network (``docs/benchmarks.md``).
 
     Examples
     --------
