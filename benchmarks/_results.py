@@ -87,6 +87,53 @@ def median_time(
     }
 
 
+def interleaved_median_times(
+    fns: dict[str, Callable[[], Any]],
+    *,
+    repeats: int = 20,
+    warmup: int = 3,
+    block: int = 1,
+    sync: Callable[[], Any] | None = None,
+) -> dict[str, dict[str, Any]]:
+    """:func:`median_time` of several functions, timed round-robin: each round times a
+    block of ``block`` consecutive calls of each function (the time per call is the
+    block's mean), so a drift of the machine's speed during the run (another process,
+    clock or memory state) falls on all of them alike instead of on whichever ran in
+    that stretch, while each block still runs with its own data warm in cache, as in
+    real use.  Returns one :func:`median_time` record per name (``times_s``: one per
+    block)."""
+    if repeats < 20:
+        raise ValueError(
+            f"repeats must be at least 20 (a median of few timings is noise), got {repeats}"
+        )
+    for _ in range(warmup):
+        for fn in fns.values():
+            fn()
+            if sync is not None:
+                sync()
+    times: dict[str, list[float]] = {name: [] for name in fns}
+    for _ in range(repeats):
+        for name, fn in fns.items():
+            start = time.perf_counter()
+            for _ in range(block):
+                fn()
+            if sync is not None:
+                sync()
+            times[name].append((time.perf_counter() - start) / block)
+    return {
+        name: {
+            "median_s": statistics.median(t),
+            "min_s": min(t),
+            "max_s": max(t),
+            "repeats": repeats,
+            "times_s": t,
+            "interleaved": True,
+            "block": block,
+        }
+        for name, t in times.items()
+    }
+
+
 @dataclasses.dataclass
 class Ratio:
     """One measured ratio (dimensionless), its target and whether the target is met.

@@ -1,6 +1,10 @@
 """Cost of one step of each update rule, relative to one simultaneous-GD step, side by side;
 CGD's conjugate-gradient iteration against the CGDs package's (BCGD).
 
+The rules' steps are timed round-robin (5 consecutive steps of each rule per round, the
+median over >= 20 rounds of the time per step), so each ratio to SimultaneousGD compares
+steps timed in the same stretch of the run.
+
 Game: the two-player MLP GAN game of ``benchmarks/_mlp_game.py`` with about 10,000
 parameters (float32).  For the rules that take Jacobian products it also gives the cost of
 one product in units of one vector-field evaluation:
@@ -33,7 +37,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from _mlp_game import MLPGame, hidden_for
-from _results import Ratio, add_arguments, median_time, write
+from _results import Ratio, add_arguments, interleaved_median_times, median_time, write
 
 import dynamics as dyn
 from games import FieldProducts, field_function, flatten_params
@@ -84,6 +88,11 @@ def products_per_step(game: MLPGame, rule: dyn.UpdateRule, params: Any) -> int:
     finally:
         FieldProducts.__init__ = original  # type: ignore[method-assign]
     return sum(p.products for p in made)
+
+
+def in_quick_or_full(row: tuple[Any, ...], quick: bool) -> bool:
+    """Whether a row of ``RULES`` runs (``--quick`` runs the rows marked for it)."""
+    return bool(row[3]) or not quick
 
 
 def step_timer(game: MLPGame, rule: dyn.UpdateRule, dtype: torch.dtype) -> Any:
@@ -179,11 +188,16 @@ def main() -> None:
     ratios: list[Ratio] = []
     base = None
     per_product: dict[str, float] = {}
-    for name, build, fields, in_quick in RULES:
-        if args.quick and not in_quick:
-            continue
-        rule = build()
-        timing = median_time(step_timer(game, rule, torch.float32), repeats=args.repeats)
+    chosen = [row for row in RULES if in_quick_or_full(row, args.quick)]
+    # round-robin over the rules (one step of each per round): each ratio to
+    # SimultaneousGD compares steps timed in the same stretch of the run
+    timings = interleaved_median_times(
+        {name: step_timer(game, build(), torch.float32) for name, build, _, _ in chosen},
+        repeats=args.repeats,
+        block=5,
+    )
+    for name, build, fields, _ in chosen:
+        timing = timings[name]
         t = timing["median_s"]
         base = base or t
         products = products_per_step(game, build(), game.params(torch.float32))

@@ -15,8 +15,8 @@
 
 Ratios and targets: (a) trainer time per step / hand-written loop's <= 1.10 (the medians of
 20 interleaved blocks of steps); (b) per K, games.unrolled / the faster of higher and
-torchopt <= 1.0 (medians of at least 20 updates after warm-up; not measured when neither
-is installed).  Raw timings and the environment go to
+torchopt <= 1.0 (medians of at least 20 updates after warm-up, the three timed
+round-robin in blocks of 3 updates; not measured when neither is installed).  Raw timings and the environment go to
 ``benchmarks/results/training[.quick].json``.
 
     python benchmarks/training.py [--quick] [--json PATH] [--threads N]
@@ -264,10 +264,10 @@ def main(argv: list[str] | None = None) -> None:
                 scale = float(reference.abs().max())
                 if gap > 1e-4 * scale + 1e-7:
                     print(f"  warning: {name} gradient differs from ours by {gap:.2e}")
-        timings = {
-            n: (_results.median_time(f, repeats=repeats, warmup=2) if f is not None else None)
-            for n, f in fns.items()
-        }
+        # round-robin: the three are compared in the same stretch of the run
+        present = {n: f for n, f in fns.items() if f is not None}
+        measured = _results.interleaved_median_times(present, repeats=repeats, warmup=2, block=3)
+        timings = {n: measured.get(n) for n in fns}
         raw["b"][str(k)] = {"timings": timings, "max_gradient_difference": gaps}
         medians = {n: (t["median_s"] if t is not None else None) for n, t in timings.items()}
         others = [medians[n] for n in ("higher", "torchopt") if medians[n] is not None]

@@ -234,3 +234,24 @@ def test_docs_include_the_summary_of_the_committed_result_files(tmp_path):
         "benchmarks/results/summary.md is not the table of the committed result files: "
         "run python benchmarks/run_all.py --table-only and commit both"
     )
+
+
+def test_interleaved_timing_calls_the_functions_round_robin():
+    calls: list[str] = []
+    fns = {name: (lambda name=name: calls.append(name)) for name in ("a", "b", "c")}
+    out = _results.interleaved_median_times(fns, repeats=20, warmup=2)
+    assert calls == ["a", "b", "c"] * 22  # 2 warm-up rounds, then 20 timed rounds
+    assert set(out) == {"a", "b", "c"}
+    for record in out.values():
+        assert record["repeats"] == len(record["times_s"]) == 20
+        assert record["min_s"] <= record["median_s"] <= record["max_s"]
+    with pytest.raises(ValueError, match="repeats must be at least 20"):
+        _results.interleaved_median_times(fns, repeats=5)
+
+
+def test_interleaved_timing_in_blocks_times_consecutive_calls():
+    calls: list[str] = []
+    fns = {name: (lambda name=name: calls.append(name)) for name in ("a", "b")}
+    out = _results.interleaved_median_times(fns, repeats=20, warmup=1, block=3)
+    assert calls == ["a", "b"] + (["a"] * 3 + ["b"] * 3) * 20
+    assert out["a"]["block"] == 3 and len(out["a"]["times_s"]) == 20
