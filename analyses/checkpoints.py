@@ -13,6 +13,7 @@ from __future__ import annotations
 import copy
 import json
 import math
+import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, overload
 
@@ -131,7 +132,7 @@ def checkpoint_game(
     """
     from games import unrolled
     from games.unrolled import INNER_RULES
-    from gan_models import ConfigError, TrainConfig, build_game, load_checkpoint
+    from gan_models import ConfigError, TrainConfig, build_game, load_checkpoint, restore_buffers
     from gan_models.trainer import CHECKPOINT
 
     if batch_size is not None and (
@@ -218,6 +219,12 @@ def checkpoint_game(
     step = state.get("step")
     if isinstance(step, bool) or not isinstance(step, int) or step < 0:
         raise ValueError(f"checkpoint: {label!r}: 'step' must be an int >= 0, got {step!r}")
+    try:  # spectral normalisation's vectors, batch-norm statistics: the trained state
+        restore_buffers(
+            base, state.get("buffers"), lambda m: warnings.warn(f"{label}: {m}", stacklevel=3)
+        )
+    except ValueError as error:
+        raise ValueError(f"checkpoint: {label!r}: {error}") from None
     point = tuple(p.detach().reshape(-1).to(torch.float64) for p in params)
     game: Game = fixed_batch_game(base, None, batch_seed)
     if unroll > 0:

@@ -43,6 +43,7 @@ from .trainer import (
     TrainingDiverged,
     TrainResult,
     load_checkpoint,
+    restore_buffers,
     save_checkpoint,
 )
 
@@ -77,6 +78,7 @@ __all__ = [
     "load_config",
     "pack_samples",
     "resolve_device",
+    "restore_buffers",
     "ring",
     "save_checkpoint",
     "stacked_digits",

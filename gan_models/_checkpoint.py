@@ -6,6 +6,7 @@ from __future__ import annotations
 import errno
 import json
 import math
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -143,13 +144,24 @@ def network_buffers(game: Any) -> dict[str, dict[str, torch.Tensor]]:
     }
 
 
-def restore_buffers(game: Any, stored: Any, note: Callable[[str], None]) -> None:
-    """Copy :func:`network_buffers` of a checkpoint into the game's networks (in place).
+def restore_buffers(game: Any, stored: Any, note: Callable[[str], None] | None = None) -> None:
+    """Copy the network buffers a checkpoint holds into a GAN's networks (in place).
+
+    Parameters
+    ----------
+    game : games.ParameterizedGAN
+        The GAN whose generator and discriminator receive the buffers (e.g. the base
+        game :func:`gan_models.build_game` rebuilds from the checkpoint's configuration).
+    stored : dict or None
+        ``load_checkpoint(path).get("buffers")``: by player, buffer name -> tensor
+        (spectral normalisation's power-iteration vectors, batch-norm statistics).
+    note : callable, optional
+        Told (one line) when ``stored`` is None; default: a :class:`UserWarning`.
 
     A checkpoint written before checkpoints carried buffers (``stored`` None) changes
     nothing: where the networks have buffers they keep their current values (for a
-    fresh trainer, those of the initialisation), the resumed run is not bit-exact, and
-    ``note`` is told so.
+    freshly built game, those of the initialisation), so a resumed run is not bit-exact
+    and a game rebuilt from it is not exactly the trained one; ``note`` is told so.
 
     Raises
     ------
@@ -159,7 +171,7 @@ def restore_buffers(game: Any, stored: Any, note: Callable[[str], None]) -> None
     networks = _networks(game)
     if stored is None:
         if any(True for m in networks.values() for _ in m.buffers()):
-            note(
+            (note or _warn)(
                 "the checkpoint holds no network buffers (written by an older gamedyn): "
                 "spectral normalisation's power-iteration vectors restart from their "
                 "initial values, so the resumed run is not bit-exact"
@@ -185,6 +197,10 @@ def restore_buffers(game: Any, stored: Any, note: Callable[[str], None]) -> None
         for player, module in networks.items():
             for name, buffer in module.named_buffers():
                 buffer.copy_(stored[player][name])
+
+
+def _warn(message: str) -> None:
+    warnings.warn(message, UserWarning, stacklevel=3)
 
 
 def pack_state(state: Any) -> Any:

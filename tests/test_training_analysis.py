@@ -69,6 +69,29 @@ def recorder() -> SpectraRecorder:
 # -- spectra along training ---------------------------------------------------------------------
 
 
+def test_checkpoint_game_restores_spectral_norms_vectors(tmp_path: Path) -> None:
+    # spectral normalisation's power-iteration vectors u, v are part of the trained
+    # networks: the game rebuilt from a checkpoint must use the saved ones, so the offline
+    # record equals the recorder's at that step (independent: the live trainer's state)
+    cfg = tiny_config(steps=12, discriminator__spectral_norm=True)
+    rec = SpectraRecorder(6, k=3, which="magnitude", hessian_k=2, warm_start=False)
+    make_trainer(cfg, tmp_path / "run", [rec]).train()
+    game, point, _ = checkpoint_game(tmp_path / "run")
+    offline = spectra_record(game, point, k=3, which="magnitude", hessian_k=2, step=12)
+    assert offline["jacobian"] == rec.records[-1]["jacobian"]
+    assert offline["hessian"] == rec.records[-1]["hessian"]
+    # an older checkpoint without buffers: a warning, and the initial vectors (another game)
+    path = tmp_path / "run" / "checkpoint.pt"
+    old = load_checkpoint(path)
+    del old["buffers"]
+    torch.save(old, path)
+    with pytest.warns(UserWarning, match="holds no network buffers"):
+        stale, point, _ = checkpoint_game(tmp_path / "run")
+    assert not torch.equal(
+        torch.cat(vector_field(stale, point)), torch.cat(vector_field(game, point))
+    )
+
+
 @pytest.mark.parametrize(
     "changes",
     [{}, {"discriminator__spectral_norm": True, "replay__capacity": 32, "replay__every": 2}],
