@@ -63,28 +63,8 @@ def median_time(
     Returns ``{"median_s", "min_s", "max_s", "repeats", "times_s"}``. ``sync`` (e.g.
     ``torch.cuda.synchronize``) is called after each call, inside the timing.
     """
-    if repeats < 20:
-        raise ValueError(
-            f"repeats must be at least 20 (a median of few timings is noise), got {repeats}"
-        )
-    for _ in range(warmup):
-        fn()
-        if sync is not None:
-            sync()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        if sync is not None:
-            sync()
-        times.append(time.perf_counter() - start)
-    return {
-        "median_s": statistics.median(times),
-        "min_s": min(times),
-        "max_s": max(times),
-        "repeats": repeats,
-        "times_s": times,
-    }
+    record = interleaved_median_times({"fn": fn}, repeats=repeats, warmup=warmup, sync=sync)
+    return {k: v for k, v in record["fn"].items() if k not in ("interleaved", "block")}
 
 
 def interleaved_median_times(

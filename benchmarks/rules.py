@@ -90,11 +90,6 @@ def products_per_step(game: MLPGame, rule: dyn.UpdateRule, params: Any) -> int:
     return sum(p.products for p in made)
 
 
-def in_quick_or_full(row: tuple[Any, ...], quick: bool) -> bool:
-    """Whether a row of ``RULES`` runs (``--quick`` runs the rows marked for it)."""
-    return bool(row[3]) or not quick
-
-
 def step_timer(game: MLPGame, rule: dyn.UpdateRule, dtype: torch.dtype) -> Any:
     params = game.params(dtype)
     box = [params, rule.init(game, params)]
@@ -188,8 +183,8 @@ def main() -> None:
     ratios: list[Ratio] = []
     base = None
     per_product: dict[str, float] = {}
-    chosen = [row for row in RULES if in_quick_or_full(row, args.quick)]
-    # round-robin over the rules (one step of each per round): each ratio to
+    chosen = [row for row in RULES if row[3] or not args.quick]  # row[3]: in --quick
+    # round-robin over the rules (a block of steps of each per round): each ratio to
     # SimultaneousGD compares steps timed in the same stretch of the run
     timings = interleaved_median_times(
         {name: step_timer(game, build(), torch.float32) for name, build, _, _ in chosen},
